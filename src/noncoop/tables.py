@@ -1,0 +1,42 @@
+"""Tables stage: resolved rows -> one pandas DataFrame per table, typed from `schemas/`.
+
+Enumerated columns stay plain strings here so that a bad code is reported, not silently turned
+into a missing category; the write stage dictionary-encodes them. Each frame keeps the index of
+its rows in `Resolved.origins`, so any failure can be traced back to a file and line.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .resolve import Resolved
+from .schema import Schema, Table
+
+DTYPES = {"string": "string", "integer": "Int64", "number": "Float64", "boolean": "boolean",
+          "date": "datetime64[s]"}
+
+
+def frame(table: Table, rows: list[dict]) -> pd.DataFrame:
+    """One table's rows as a typed frame sorted by primary key (index = row number in `rows`)."""
+    data = {}
+    for f in table.fields:
+        values = [row.get(f.name) for row in rows]
+        if f.type == "date":
+            data[f.name] = pd.Series(pd.to_datetime(values), dtype=DTYPES["date"])
+        else:
+            data[f.name] = pd.array(values, dtype=DTYPES[f.type])
+    df = pd.DataFrame(data, columns=table.columns)
+    return df.sort_values(list(table.primary_key), kind="stable") if len(df) else df
+
+
+def build_frames(schema: Schema, resolved: Resolved) -> dict[str, pd.DataFrame]:
+    return {name: frame(table, resolved.rows[name]) for name, table in schema.tables.items()}
+
+
+def typed(schema: Schema, table: Table, df: pd.DataFrame) -> pd.DataFrame:
+    """The published dtypes: enums as categoricals in codebook order, the rest as validated."""
+    df = df.reset_index(drop=True).copy()
+    for f in table.fields:
+        if f.vocabulary:
+            df[f.name] = pd.Categorical(df[f.name].astype(object).where(df[f.name].notna(), None),
+                                        categories=schema.codes(f))
+    return df

@@ -1,0 +1,307 @@
+"""Validate stage: pandera per table (derived from `schemas/`), then checks across tables.
+
+Per table: types, required values, unique keys, vocabularies, patterns, ranges, ISO codes and
+the row rules of `schemas/rules.yaml`. Across tables: every foreign key resolves, every span
+equals its article's characters, every article's sha256 matches. Failures become Problems
+located at the file and line the value came from.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from .errors import Location, Problems, did_you_mean
+from .schema import Field, Schema, Table
+from .tables import DTYPES
+
+Origins = dict[str, list[dict[str, Location]]]
+RuleFn = Callable[[pd.DataFrame], pd.Series]
+RULES: dict[str, tuple[RuleFn, tuple[str, ...]]] = {}  # name -> (ok-mask, columns to blame)
+
+
+def rule(name: str, *blame: str):
+    """Register a row rule of rules.yaml: a function returning True for the rows that pass."""
+    def register(fn: RuleFn) -> RuleFn:
+        RULES[name] = (fn, blame)
+        return fn
+    return register
+
+
+def _le(a: pd.Series, b: pd.Series) -> pd.Series:
+    return (a.isna() | b.isna() | (a <= b)).astype(bool)
+
+
+def _same_presence(*columns: pd.Series) -> pd.Series:
+    present = [c.notna() for c in columns]
+    return pd.concat([p == present[0] for p in present], axis=1).all(axis=1)
+
+
+def _interval(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    prefix = "published" if "published_start" in df else "date"
+    return df[f"{prefix}_start"], df[f"{prefix}_end"], df[f"{prefix}_precision"]
+
+
+@rule("published_order", "published_end")
+def _published_order(df):
+    return _le(df.published_start, df.published_end)
+
+
+@rule("date_order", "date_end", "external_date_end")
+def _date_order(df):
+    return _le(df.date_start, df.date_end) & _le(df.external_date_start, df.external_date_end)
+
+
+@rule("precision_fits_interval", "date_precision", "published_precision")
+def _precision_fits(df):
+    start, end, precision = _interval(df)
+    days = (end - start).dt.days
+    same_month = (start.dt.year == end.dt.year) & (start.dt.month == end.dt.month)
+    fits = pd.Series(True, index=df.index)
+    fits[precision == "day"] = days == 0
+    fits[precision == "days"] = days.between(1, 5)
+    fits[precision == "week"] = days.between(0, 6)
+    fits[precision == "month"] = same_month & (days >= 0)
+    fits[precision == "year"] = (start.dt.year == end.dt.year) & (days >= 0)
+    fits[precision == "range"] = days >= 0
+    return fits.fillna(True).astype(bool)
+
+
+@rule("basis_pairs", "outlet_basis")
+def _basis_pairs(df):
+    ok = pd.Series(True, index=df.index)
+    for f in _schema_fields_with_basis(tuple(df.columns)):
+        value, basis = df[f.basis_for], df[f.name]
+        ok &= value.notna() == basis.notna()
+        ok &= ~(basis.notna() & (basis != "text") & df[f.note].isna())
+    return ok.astype(bool)
+
+
+@rule("no_self_parent", "parent_actor_id", "parent_place_id")
+def _no_self_parent(df):
+    key, parent = (("actor_id", "parent_actor_id") if "actor_id" in df else ("place_id", "parent_place_id"))
+    return (df[parent].isna() | (df[parent] != df[key])).astype(bool)
+
+
+@rule("coordinates_pair", "geonames_id")
+def _coordinates_pair(df):
+    return (_same_presence(df.latitude, df.longitude, df.gazetteer)
+            & (df.latitude.isna() | df.geonames_id.notna())).astype(bool)
+
+
+@rule("span_order", "char_end")
+def _span_order(df):
+    return (df.char_start < df.char_end).astype(bool)
+
+
+@rule("external_date_complete", "external_date_source")
+def _external_complete(df):
+    return _same_presence(df.external_date_start, df.external_date_end, df.external_date_source)
+
+
+@rule("mode_fits_type", "event_mode")
+def _mode_fits(df):
+    modes = _vocabulary_attribute("plover_mode", "event_types")
+    return pd.Series([pd.isna(m) or t in modes.get(m, ()) for m, t in zip(df.event_mode, df.event_type)],
+                     index=df.index, dtype=bool)
+
+
+@rule("acled_pair", "acled_sub_event_type")
+def _acled_pair(df):
+    parent = _vocabulary_attribute("acled_sub_event_type", "event_type")
+    return pd.Series([(pd.isna(s) and True) or (not pd.isna(t) and parent.get(s) == t)
+                      for t, s in zip(df.acled_event_type, df.acled_sub_event_type)], index=df.index, dtype=bool)
+
+
+@rule("violence_is_assault", "violent")
+def _violence_is_assault(df):
+    return ((df.event_type == "ASSAULT") == df.violent).fillna(False).astype(bool)
+
+
+@rule("sharp_not_violent", "sharp_method")
+def _sharp_not_violent(df):
+    return (df.sharp_method.isna() | ~df.violent).fillna(False).astype(bool)
+
+
+@rule("casualties_need_violence", "killed", "injured")
+def _casualties(df):
+    return ((df.killed.isna() & df.injured.isna()) | df.violent).fillna(False).astype(bool)
+
+
+@rule("place_needs_precision", "location_precision")
+def _place_precision(df):
+    return _same_presence(df.place_id, df.location_precision)
+
+
+@rule("every_event_has_actor", "event_id")
+def _every_event_has_actor(df):
+    return pd.Series(True, index=df.index)  # checked across tables in `validate_package`
+
+
+@rule("no_self_link", "linked_event_id")
+def _no_self_link(df):
+    return (df.event_id != df.linked_event_id).astype(bool)
+
+
+@rule("paraphrase_has_verb", "reporting_verb")
+def _paraphrase_verb(df):
+    return ((df.kind != "paraphrase") | df.reporting_verb.notna()).astype(bool)
+
+
+def _iso_country(values: pd.Series) -> pd.Series:
+    import pycountry
+    codes = {c.alpha_3 for c in pycountry.countries}
+    return values.isna() | values.isin(codes)
+
+
+def _iso_subdivision(values: pd.Series) -> pd.Series:
+    import pycountry
+    codes = {s.code for s in pycountry.subdivisions}
+    return values.isna() | values.isin(codes)
+
+
+FIELD_CHECKS = {"iso_country": _iso_country, "iso_subdivision": _iso_subdivision}
+
+
+@lru_cache(maxsize=1)
+def _schema():
+    from .schema import load_schema
+    return load_schema()
+
+
+def _vocabulary_attribute(vocabulary: str, attribute: str) -> dict:
+    return {code: spec.get(attribute) for code, spec in _schema().vocabularies[vocabulary].codes.items()}
+
+
+def _schema_fields_with_basis(columns: tuple[str, ...]) -> list[Field]:
+    return [f for f in _schema().fields.values() if f.basis_for and f.name in columns]
+
+
+def pandera_schema(schema: Schema, table: Table) -> pa.DataFrameSchema:
+    """The pandera schema of one table, derived from its field definitions and rules."""
+    columns = {}
+    for f in table.fields:
+        checks = []
+        if f.vocabulary:
+            checks.append(pa.Check.isin(schema.codes(f), name="vocabulary"))
+        if f.pattern:
+            checks.append(pa.Check.str_matches(f.pattern, name="pattern"))
+        if f.type == "string":
+            checks.append(pa.Check.str_length(1, f.max_length, name="length"))
+        if f.minimum is not None:
+            checks.append(pa.Check.ge(f.minimum, name="minimum"))
+        if f.maximum is not None:
+            checks.append(pa.Check.le(f.maximum, name="maximum"))
+        if f.check:
+            checks.append(pa.Check(FIELD_CHECKS[f.check], name=f.check))
+        columns[f.name] = pa.Column(DTYPES[f.type], checks=checks, nullable=f.name not in table.required,
+                                    unique=table.primary_key == (f.name,), report_duplicates="all")
+    rules = [pa.Check(RULES[name][0], name=name, error=name) for name in table.rules]
+    composite = list(table.primary_key) if len(table.primary_key) > 1 else None
+    return pa.DataFrameSchema(columns, checks=rules, strict=True, ordered=True, unique=composite,
+                              report_duplicates="all", name=table.name)
+
+
+def _expected(schema: Schema, table: Table, column: str, check: str) -> tuple[str, list[str]]:
+    """What a failed check expected, and the choices to suggest from."""
+    f = table.field(column) if column in table.columns else None
+    if check in RULES:
+        return schema.rules[check], []
+    if check == "vocabulary":
+        return f"a code of vocabulary {f.vocabulary}", schema.codes(f)
+    if check == "pattern":
+        return f"text matching {f.pattern}", []
+    if check == "not_nullable":
+        return "a value (required)", []
+    if "uniqueness" in check:
+        return f"a unique key ({', '.join(table.primary_key)})", []
+    if check in ("minimum", "maximum", "length"):
+        return f"{check} {getattr(f, check if check != 'length' else 'max_length')} ({f.description})", []
+    return check, []
+
+
+def validate_tables(schema: Schema, frames: dict[str, pd.DataFrame], origins: Origins) -> Problems:
+    """Run every table's pandera schema; report failures at their origin."""
+    problems = Problems()
+    for name, table in schema.tables.items():
+        try:
+            pandera_schema(schema, table).validate(frames[name], lazy=True)
+        except SchemaErrors as exc:
+            cases = exc.failure_cases
+            for case in cases.itertuples(index=False):
+                check = str(case.check)
+                column = case.column if check not in RULES else _blamed(check, table)
+                if check in RULES and case.column != column:
+                    continue  # a row rule is reported once, at the column it blames
+                row = None if pd.isna(case.index) else int(case.index)
+                where = _origin(origins, name, row, column)
+                expected, choices = _expected(schema, table, column, check)
+                value = frames[name].at[row, column] if row is not None and column in frames[name] else case.failure_case
+                problems.add(where, f"{name}.{column}", _plain(value), expected, did_you_mean(value, choices))
+    return problems
+
+
+def _blamed(check: str, table: Table) -> str:
+    return next((c for c in RULES[check][1] if c in table.columns), table.primary_key[0])
+
+
+def _origin(origins: Origins, table: str, row: int | None, column: str) -> Location:
+    if row is None or table not in origins or row >= len(origins[table]):
+        return Location(f"(table {table})")
+    cells = origins[table][row]
+    return cells.get(column) or next(iter(cells.values()), Location(f"(table {table})"))
+
+
+def _plain(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value.item() if hasattr(value, "item") else value
+
+
+def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
+                     hashes: dict[str, str], origins: Origins | None = None,
+                     skipped: Callable[[object], bool] = lambda value: False) -> Problems:
+    """Checks across tables: foreign keys, spans against the articles, article checksums."""
+    problems = Problems()
+    origins = origins or {}
+    for name, table in schema.tables.items():
+        df = frames[name]
+        for fk in table.foreign_keys:
+            target = frames[fk.table][list(fk.reference)].dropna()
+            known = set(map(tuple, target.astype(object).itertuples(index=False)))
+            values = df[list(fk.fields)]
+            for row, key in zip(values.index, values.astype(object).itertuples(index=False)):
+                key = tuple(key)
+                if any(pd.isna(v) for v in key) or key in known or skipped(key[0]):
+                    continue
+                column = fk.fields[0]
+                problems.add(_origin(origins, name, row, column), f"{name}.{column}", _plain(key[0]),
+                             f"an existing {fk.table}.{fk.reference[0]}",
+                             did_you_mean(str(key[0]), [str(k[0]) for k in known]))
+    has_actor = set(frames["event_actors"].loc[frames["event_actors"].role == "actor", "event_id"])
+    for row, event_id in frames["events"].event_id.items():
+        if event_id not in has_actor:
+            problems.add(_origin(origins, "events", row, "event_id"), "events.actors", None,
+                         schema.rules["every_event_has_actor"], "list who acts under `actors`")
+    for name, column in (("events", "evidence"), ("quotes", "text")):
+        df = frames[name]
+        for row, source_id, start, end, words in zip(df.index, df.source_id, df.char_start, df.char_end, df[column]):
+            text = texts.get(source_id)
+            if text is not None and text[start:end] != words:
+                problems.add(_origin(origins, name, row, column), f"{name}.{column}", words,
+                             f"the article's characters {start}-{end}: {text[start:end]!r}")
+    for row, source_id, sha in zip(frames["sources"].index, frames["sources"].source_id, frames["sources"].sha256):
+        if source_id in hashes and hashes[source_id] != sha:
+            problems.add(_origin(origins, "sources", row, "sha256"), "sources.sha256", sha,
+                         f"the article's sha256 {hashes[source_id]}")
+    return problems
+
+
+def article_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

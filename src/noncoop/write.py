@@ -1,0 +1,148 @@
+"""Write stage: typed Parquet and RFC 4180 CSV bytes, and an atomic, recoverable publish.
+
+Bytes depend only on the inputs: rows are sorted by primary key, writer options are pinned, no
+clock is read. Publishing stages every output next to its target, then writes a commit record
+(the commit point), then renames each staged file over its target. A build killed before the
+commit point leaves every published file untouched (the stale staging folder is discarded by
+the next run); one killed after it is completed by the next run from the commit record.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schema import Field, Schema, Table
+from .tables import typed
+
+STAGING = ".build-staging"
+COMMIT = "COMMIT.json"
+_ARROW = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
+          "date": pa.date32()}
+
+
+def arrow_field(schema: Schema, table: Table, f: Field) -> pa.Field:
+    kind = pa.dictionary(pa.int32(), pa.string()) if f.vocabulary else _ARROW[f.type]
+    return pa.field(f.name, kind, nullable=f.name not in table.required,
+                    metadata={"description": f.description, **({"vocabulary": f.vocabulary} if f.vocabulary else {})})
+
+
+def arrow_schema(schema: Schema, table: Table) -> pa.Schema:
+    """The pyarrow schema of a table: dictionary-encoded enums, descriptions as field metadata."""
+    meta = {"table": table.name, "description": table.description, "primary_key": json.dumps(list(table.primary_key)),
+            "package": schema.package["name"], "version": str(schema.package["version"])}
+    return pa.schema([arrow_field(schema, table, f) for f in table.fields], metadata=meta)
+
+
+def to_arrow(schema: Schema, table: Table, df: pd.DataFrame) -> pa.Table:
+    """The table in Arrow; pandas metadata is kept so that readers restore nullable dtypes."""
+    return pa.Table.from_pandas(typed(schema, table, df), schema=arrow_schema(schema, table), preserve_index=False)
+
+
+def parquet_bytes(arrow: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(arrow, buffer, compression="zstd", compression_level=9, use_dictionary=True,
+                   write_statistics=True, version="2.6", data_page_version="1.0", store_schema=True)
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def csv_bytes(arrow: pa.Table) -> bytes:
+    """UTF-8, comma, minimal RFC 4180 quoting, LF line ends, true/false, empty = missing."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(arrow.column_names)
+    columns = [arrow.column(i).to_pylist() for i in range(arrow.num_columns)]
+    writer.writerows([_cell(v) for v in row] for row in zip(*columns))
+    return buffer.getvalue().encode("utf-8")
+
+
+def render_tables(schema: Schema, frames: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """`data/<table>.parquet` and `data/<table>.csv` for every table, as bytes."""
+    outputs = {}
+    for name, table in schema.tables.items():
+        arrow = to_arrow(schema, table, frames[name])
+        outputs[f"data/{name}.parquet"] = parquet_bytes(arrow)
+        outputs[f"data/{name}.csv"] = csv_bytes(arrow)
+    return outputs
+
+
+def changed(root: Path, outputs: dict[str, bytes]) -> list[str]:
+    """The outputs whose bytes differ from the published files."""
+    return [rel for rel, data in outputs.items()
+            if not (root / rel).is_file() or (root / rel).read_bytes() != data]
+
+
+def recover(root: Path) -> str | None:
+    """Finish a publish that passed its commit point, or discard one that did not."""
+    staging = root / STAGING
+    if not staging.exists():
+        return None
+    record = staging / COMMIT
+    if record.is_file():
+        for rel in json.loads(record.read_text(encoding="utf-8")):
+            staged = staging / rel
+            if staged.exists():
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, root / rel)
+        shutil.rmtree(staging)
+        return "completed an interrupted publish"
+    shutil.rmtree(staging)
+    return "discarded an interrupted build's staging folder"
+
+
+def publish(root: Path, outputs: dict[str, bytes], pause=lambda point: None) -> list[str]:
+    """Replace the changed published files all-or-nothing; return what changed."""
+    recover(root)
+    todo = changed(root, outputs)
+    if not todo:
+        return []
+    staging = root / STAGING
+    staging.mkdir()
+    for rel in todo:
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(outputs[rel])
+            handle.flush()
+            os.fsync(handle.fileno())
+        pause("staged")
+    tmp = staging / (COMMIT + ".tmp")
+    tmp.write_text(json.dumps(todo), encoding="utf-8")
+    _fsync(tmp)
+    pause("before-commit")
+    os.replace(tmp, staging / COMMIT)  # the commit point
+    _fsync(staging)
+    pause("committed")
+    for rel in todo:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, root / rel)
+        pause("renamed")
+    shutil.rmtree(staging)
+    return todo
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
