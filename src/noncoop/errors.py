@@ -23,6 +23,7 @@ class Location:
     file: str
     line: int = 0
     column: int = 0
+    path: str = field(default="", compare=False)  # the YAML field path, e.g. events[3].status
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
@@ -40,7 +41,7 @@ class Problem:
 
     def __str__(self) -> str:
         value = _show(self.value)
-        text = f"{self.location}: {self.field}: got {value}; expected {self.expected}"
+        text = f"{self.location}: {self.field}: got {value}; expected {self.expected.rstrip('.')}"
         return text + (f". {self.suggestion}" if self.suggestion else "")
 
 

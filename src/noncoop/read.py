@@ -42,14 +42,14 @@ class Document:
     def at(self, path: Path_, key: bool = False) -> Location:
         """Location of the value at `path` (or of its key), else of its nearest ancestor."""
         table = self.key_positions if key else self.positions
-        path = tuple(path)
+        requested = path = tuple(path)
         while path not in table and path:
             if key and path in self.positions:
                 table = self.positions
                 break
             path = path[:-1]
         line, column = table.get(path, self.positions.get((), (1, 1)))
-        return Location(self.file, line, column)
+        return Location(self.file, line, column, field_path(requested))
 
 
 def field_path(path: Path_) -> str:

@@ -72,6 +72,8 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
                 out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")) if isinstance(item, dict) else "")
                 continue
             row, origin = _row(schema, table, doc, path, problems)
+            if row is None:
+                continue
             if kind == "places":
                 _gazetteer(row, origin, problems)
             out.add(kind, row, origin)
@@ -121,9 +123,12 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
         out.skipped_sources.add(source_id)
     else:
         row, origin = _row(schema, schema.tables["sources"], doc, ("source",), problems)
-        row.update(derived)
-        origin.update({k: doc.at(("source",)) for k in derived})
-        out.add("sources", row, origin)
+        if row is None:
+            out.skipped_sources.add(source_id)
+        else:
+            row.update(derived)
+            origin.update({k: doc.at(("source",)) for k in derived})
+            out.add("sources", row, origin)
     for section, letter in (("events", "e"), ("quotes", "q")):
         table = schema.tables[section]
         key = table.primary_key[0]
@@ -139,6 +144,9 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
                 out.skipped_ids.add(full_id)
                 continue
             row, origin = _row(schema, table, doc, path, problems)
+            if row is None:
+                out.skipped_ids.add(full_id)
+                continue
             for ref in schema.annotation["event_refs"]:
                 if row.get(ref) and re.fullmatch(r"e[0-9]{2,4}", row[ref]):
                     row[ref] = f"{source_id}-{row[ref]}"
@@ -178,13 +186,14 @@ def _event_extras(article: Article, doc: Document, path: tuple, item: dict, row:
                  "link_type": doc.at(path + ("links", j, "link_type")), "link_note": where})
 
 
-def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Problems) -> tuple[dict, dict]:
-    """The table's annotated columns of one item, typed, with the location of each."""
+def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Problems) -> tuple[dict | None, dict]:
+    """The table's annotated columns of one item, typed, with the location of each (None if invalid)."""
     item = doc.data
     for part in path:
         item = item[part]
     row: dict[str, Any] = {}
     origin: dict[str, Location] = {}
+    valid = True
     for f in table.annotated_fields:
         value = item.get(f.name)
         where = doc.at(path + (f.name,))
@@ -192,10 +201,11 @@ def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Pro
             try:
                 value = dt.date.fromisoformat(value)
             except ValueError:
-                problems.add(where, field_path(path + (f.name,)), value, "a real calendar date YYYY-MM-DD")
-                value = None
+                problems.add(where, field_path(path + (f.name,)), value, "a real calendar date YYYY-MM-DD",
+                             "check the day of the month")
+                valid = False
         row[f.name], origin[f.name] = value, where
-    return row, origin
+    return (row if valid else None), origin
 
 
 def _schema_problems(doc: Document, validator: Draft202012Validator, problems: Problems) -> set[tuple]:
@@ -291,12 +301,12 @@ def _gazetteer(row: dict, origin: dict, problems: Problems) -> None:
     index, version = _gazetteer_index()
     entry = index.get(row["geonames_id"])
     if entry is None:
-        problems.add(origin["geonames_id"], "places.geonames_id", row["geonames_id"],
+        problems.add(origin["geonames_id"], origin["geonames_id"].path, row["geonames_id"],
                      f"a GeoNames ID that {version} contains", "leave it empty when the package lacks the place")
         return
     country = pycountry.countries.get(alpha_2=entry["countrycode"])
     if country is None or country.alpha_3 != row.get("country"):
-        problems.add(origin["geonames_id"], "places.geonames_id", row["geonames_id"],
+        problems.add(origin["geonames_id"], origin["geonames_id"].path, row["geonames_id"],
                      f"a place in {row.get('country')}", f"{version} puts {entry['name']} in {entry['countrycode']}")
         return
     if entry["latitude"] is not None:

@@ -164,7 +164,8 @@ def _iso_subdivision(values: pd.Series) -> pd.Series:
     return values.isna() | values.isin(codes)
 
 
-FIELD_CHECKS = {"iso_country": _iso_country, "iso_subdivision": _iso_subdivision}
+FIELD_CHECKS = {"iso_country": (_iso_country, "an ISO 3166-1 alpha-3 country code known to pycountry"),
+                "iso_subdivision": (_iso_subdivision, "an ISO 3166-2 subdivision code known to pycountry")}
 
 
 @lru_cache(maxsize=1)
@@ -197,7 +198,7 @@ def pandera_schema(schema: Schema, table: Table) -> pa.DataFrameSchema:
         if f.maximum is not None:
             checks.append(pa.Check.le(f.maximum, name="maximum"))
         if f.check:
-            checks.append(pa.Check(FIELD_CHECKS[f.check], name=f.check))
+            checks.append(pa.Check(FIELD_CHECKS[f.check][0], name=f.check))
         columns[f.name] = pa.Column(DTYPES[f.type], checks=checks, nullable=f.name not in table.required,
                                     unique=table.primary_key == (f.name,), report_duplicates="all")
     rules = [pa.Check(RULES[name][0], name=name, error=name) for name in table.rules]
@@ -219,6 +220,8 @@ def _expected(schema: Schema, table: Table, column: str, check: str) -> tuple[st
         return "a value (required)", []
     if "uniqueness" in check:
         return f"a unique key ({', '.join(table.primary_key)})", []
+    if check in FIELD_CHECKS:
+        return FIELD_CHECKS[check][1], []
     if check in ("minimum", "maximum", "length"):
         return f"{check} {getattr(f, check if check != 'length' else 'max_length')} ({f.description})", []
     return check, []
@@ -241,8 +244,24 @@ def validate_tables(schema: Schema, frames: dict[str, pd.DataFrame], origins: Or
                 where = _origin(origins, name, row, column)
                 expected, choices = _expected(schema, table, column, check)
                 value = frames[name].at[row, column] if row is not None and column in frames[name] else case.failure_case
-                problems.add(where, f"{name}.{column}", _plain(value), expected, did_you_mean(value, choices))
+                hint = did_you_mean(value, choices) or _rule_hint(check, frames[name], row)
+                problems.add(where, where.path or f"{name}.{column}", _plain(value), expected, hint)
     return problems
+
+
+def _rule_hint(check: str, df: pd.DataFrame, row: int | None) -> str:
+    """A concrete fix for the rules whose valid values depend on another column."""
+    if row is None:
+        return ""
+    if check == "mode_fits_type":
+        modes = [m for m, types in _vocabulary_attribute("plover_mode", "event_types").items()
+                 if df.at[row, "event_type"] in types]
+        return f"modes of {df.at[row, 'event_type']}: {', '.join(modes) or 'none'} (or leave event_mode out)"
+    if check == "acled_pair":
+        subs = [s for s, t in _vocabulary_attribute("acled_sub_event_type", "event_type").items()
+                if t == df.at[row, "acled_event_type"]]
+        return f"sub-event types of {df.at[row, 'acled_event_type']}: {', '.join(subs)}" if subs else ""
+    return ""
 
 
 def _blamed(check: str, table: Table) -> str:
@@ -281,7 +300,8 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
                 if any(pd.isna(v) for v in key) or key in known or skipped(key[0]):
                     continue
                 column = fk.fields[0]
-                problems.add(_origin(origins, name, row, column), f"{name}.{column}", _plain(key[0]),
+                where = _origin(origins, name, row, column)
+                problems.add(where, where.path or f"{name}.{column}", _plain(key[0]),
                              f"an existing {fk.table}.{fk.reference[0]}",
                              did_you_mean(str(key[0]), [str(k[0]) for k in known]))
     has_actor = set(frames["event_actors"].loc[frames["event_actors"].role == "actor", "event_id"])
