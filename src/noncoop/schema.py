@@ -114,11 +114,13 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
     }
     fields = {}
     for name, spec in docs["fields"].items():
-        _unknown(problems, f"fields.yaml:{name}", spec, _FIELD_KEYS)
+        if _unknown(problems, f"fields.yaml:{name}", spec, _FIELD_KEYS):
+            continue
         fields[name] = Field(name=name, **spec)
     tables = {}
     for name, spec in docs["tables"].items():
-        _unknown(problems, f"tables.yaml:{name}", spec, _TABLE_KEYS)
+        if _unknown(problems, f"tables.yaml:{name}", spec, _TABLE_KEYS):
+            continue
         missing = [f for f in spec["fields"] if f not in fields]
         if missing:
             problems.add(Location("schemas/tables.yaml"), f"{name}.fields", missing, "fields defined in fields.yaml")
@@ -133,7 +135,8 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
             rules=tuple(spec.get("rules", [])), derived=frozenset(spec.get("derived", [])),
             annotation=spec.get("annotation"), origin=spec.get("origin"),
         )
-    schema = Schema(tables, fields, vocabularies, docs["rules"], docs["annotation"], docs["package"],
+    package = {**docs["package"], "version": (folder.parent / "VERSION").read_text(encoding="utf-8").strip()}
+    schema = Schema(tables, fields, vocabularies, docs["rules"], docs["annotation"], package,
                     tuple(_read_sharp(folder / "sharp_198_methods.csv")))
     _cross_check(schema, problems)
     if problems:
@@ -141,9 +144,11 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
     return schema
 
 
-def _unknown(problems: Problems, where: str, spec: dict, allowed: set[str]) -> None:
-    for key in set(spec) - allowed:
+def _unknown(problems: Problems, where: str, spec: dict, allowed: set[str]) -> bool:
+    """Report keys outside `allowed`; True when there were any."""
+    for key in sorted(set(spec) - allowed):
         problems.add(Location(where), key, spec[key], f"one of {sorted(allowed)}")
+    return bool(set(spec) - allowed)
 
 
 def _cross_check(schema: Schema, problems: Problems) -> None:

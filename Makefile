@@ -1,0 +1,28 @@
+# `make data` and `make test` each set up everything they need on a fresh machine
+# (Python 3.11, pip and make): a virtual environment in .venv with pinned versions.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: data check test validate clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+data: $(STAMP)  ## validate the annotations and publish data/, datapackage.json and the generated docs
+	$(BIN)/python build.py
+
+check: $(STAMP)  ## validate everything, write nothing
+	$(BIN)/python build.py --check
+
+test: $(STAMP)  ## run the test suite
+	$(BIN)/python -m pytest -q
+
+validate: $(STAMP)  ## the official Frictionless validator on the published package
+	$(BIN)/frictionless validate datapackage.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .build-staging

@@ -1,0 +1,51 @@
+"""Shared fixtures: the project, its schema, and scratch copies of the tree to build in."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from noncoop.schema import load_schema  # noqa: E402
+
+PUBLISHED = ["data", "datapackage.json", "docs/codebook.md", "schemas/json"]
+
+
+@pytest.fixture(scope="session")
+def schema():
+    return load_schema()
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every published file under `root`, as bytes."""
+    files = {}
+    for rel in PUBLISHED:
+        path = root / rel
+        for item in ([path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())):
+            files[str(item.relative_to(root))] = item.read_bytes()
+    return files
+
+
+def make_tree(target: Path) -> Path:
+    """A copy of the inputs and published outputs, to build in without touching the project."""
+    for rel in ("articles", "annotations", "data", "schemas/json"):
+        shutil.copytree(ROOT / rel, target / rel)
+    (target / "docs").mkdir()
+    shutil.copy(ROOT / "docs/codebook.md", target / "docs/codebook.md")
+    shutil.copy(ROOT / "datapackage.json", target / "datapackage.json")
+    return target
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    return make_tree(tmp_path / "tree")
+
+
+def run_build(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(root), *args],
+                          capture_output=True, text=True, env=env, timeout=300)

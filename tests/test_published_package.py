@@ -1,0 +1,126 @@
+"""The published package, checked with tools nobody here wrote: frictionless, DuckDB, polars."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from conftest import ROOT, make_tree, run_build, snapshot
+
+DESCRIPTOR = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+TABLES = [r["name"] for r in DESCRIPTOR["resources"] if r["format"] == "csv"]
+
+
+def test_official_frictionless_validator_passes():
+    cli = Path(sys.executable).with_name("frictionless")
+    result = subprocess.run([str(cli), "validate", "--json", "datapackage.json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["valid"], result.stdout[-3000:]
+    assert {task["name"] for task in report["tasks"]} == {r["name"] for r in DESCRIPTOR["resources"]}
+
+
+def test_every_file_matches_its_descriptor_checksum():
+    # frictionless never checks Parquet hashes (reference/engineering-anchors.md §0.2): we do.
+    for resource in DESCRIPTOR["resources"]:
+        data = (ROOT / resource["path"]).read_bytes()
+        assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest(), resource["path"]
+        if "bytes" in resource:
+            assert resource["bytes"] == len(data)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_duckdb_reads_parquet_and_csv_with_the_same_rows(table):
+    con = duckdb.connect()
+    parquet = con.execute(f"SELECT * FROM read_parquet('{ROOT}/data/{table}.parquet')").fetchall()
+    csv_rows = con.execute(f"SELECT * FROM read_csv('{ROOT}/data/{table}.csv', header=true, all_varchar=true)").fetchall()
+    assert len(parquet) == len(csv_rows) > 0
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_polars_reads_parquet_with_declared_types(table):
+    frame = pl.read_parquet(ROOT / f"data/{table}.parquet")
+    resource = next(r for r in DESCRIPTOR["resources"] if r["name"] == table)
+    expected = {"string": (pl.String, pl.Categorical, pl.Enum), "integer": (pl.Int64,), "number": (pl.Float64,),
+                "boolean": (pl.Boolean,), "date": (pl.Date,)}
+    for field in resource["schema"]["fields"]:
+        assert isinstance(frame.schema[field["name"]], expected[field["type"]]) or \
+            frame.schema[field["name"]] in expected[field["type"]], field["name"]
+
+
+def test_foreign_keys_leave_no_orphans_in_duckdb():
+    con = duckdb.connect()
+    for table in TABLES:
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{ROOT}/data/{table}.parquet')")
+    checked = 0
+    for resource in DESCRIPTOR["resources"]:
+        if resource["format"] != "csv":
+            continue
+        for fk in resource["schema"].get("foreignKeys", []):
+            (column,), (target,) = fk["fields"], fk["reference"]["fields"]
+            parent = fk["reference"]["resource"]
+            orphans = con.execute(
+                f"SELECT count(*) FROM {resource['name']} c LEFT JOIN {parent} p ON CAST(c.{column} AS VARCHAR) = "
+                f"CAST(p.{target} AS VARCHAR) WHERE c.{column} IS NOT NULL AND p.{target} IS NULL").fetchone()[0]
+            assert orphans == 0, f"{resource['name']}.{column} -> {parent}.{target}"
+            checked += 1
+    assert checked >= 14
+
+
+def test_every_span_equals_its_article_characters():
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "articles").glob("*.txt")}
+    spans = 0
+    for table, column in (("events", "evidence"), ("quotes", "text")):
+        with open(ROOT / f"data/{table}.csv", encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                text = texts[row["source_id"]]
+                assert text[int(row["char_start"]):int(row["char_end"])] == row[column], row
+                spans += 1
+    assert spans >= 50
+
+
+def test_recorded_article_checksums_match_the_files():
+    with open(ROOT / "data/sources.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows
+    for row in rows:
+        data = (ROOT / row["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == row["sha256"]
+        assert len(data.decode("utf-8")) == int(row["char_count"])
+
+
+def test_csv_follows_the_dialect(schema):
+    for table in TABLES:
+        raw = (ROOT / f"data/{table}.csv").read_bytes()
+        assert b"\r" not in raw and raw.endswith(b"\n") and not raw.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+        assert rows[0] == schema.tables[table].columns
+        booleans = [i for i, f in enumerate(schema.tables[table].fields) if f.type == "boolean"]
+        assert all(row[i] in ("true", "false", "") for row in rows[1:] for i in booleans)
+
+
+def test_rows_are_sorted_by_primary_key(schema):
+    for table in TABLES:
+        keys = schema.tables[table].primary_key
+        frame = pl.read_parquet(ROOT / f"data/{table}.parquet").with_columns(pl.col(pl.Categorical).cast(pl.String))
+        assert frame.select(keys).rows() == frame.sort(keys).select(keys).rows(), table
+
+
+def test_committed_outputs_equal_a_fresh_rebuild(tmp_path):
+    tree = make_tree(tmp_path / "tree")
+    for rel in ("data", "schemas/json"):
+        for item in (tree / rel).iterdir():
+            item.unlink()
+    (tree / "datapackage.json").unlink()
+    (tree / "docs/codebook.md").unlink()
+    result = run_build(tree)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(tree) == snapshot(ROOT), "committed outputs are stale: run `make data` and commit"

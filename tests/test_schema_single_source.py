@@ -1,0 +1,103 @@
+"""schemas/ is the single source of truth: every representation is derived from it."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import jsonschema
+import pytest
+
+from noncoop.annotation_schema import KINDS, annotation_json_schema
+from noncoop.package import descriptor
+from noncoop.schema import SchemaDefinitionError, load_schema
+from noncoop.validate import RULES, pandera_schema
+from noncoop.write import arrow_schema
+
+from conftest import ROOT
+
+
+def test_every_defined_field_is_used_by_a_table(schema):
+    used = {f.name for t in schema.tables.values() for f in t.fields}
+    assert set(schema.fields) - used == set()
+
+
+def test_a_table_column_missing_from_fields_yaml_is_refused(tmp_path):
+    folder = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", folder)
+    (tmp_path / "VERSION").write_text("0.0.0\n")
+    text = (folder / "tables.yaml").read_text().replace("fields: [actor_id, alias]", "fields: [actor_id, alias, nickname]")
+    (folder / "tables.yaml").write_text(text)
+    with pytest.raises(SchemaDefinitionError, match="nickname"):
+        load_schema.__wrapped__(folder)
+
+
+def test_an_unknown_key_in_a_field_definition_is_refused(tmp_path):
+    folder = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", folder)
+    (tmp_path / "VERSION").write_text("0.0.0\n")
+    text = (folder / "fields.yaml").read_text().replace("  max_length: 200\n", "  max_lenght: 200\n")
+    (folder / "fields.yaml").write_text(text)
+    with pytest.raises(SchemaDefinitionError, match="max_lenght"):
+        load_schema.__wrapped__(folder)
+
+
+def test_rules_described_and_implemented_are_the_same_set(schema):
+    assert set(RULES) == set(schema.rules)
+    assert {r for t in schema.tables.values() for r in t.rules} <= set(RULES)
+
+
+def test_every_vocabulary_code_has_a_definition(schema):
+    for vocabulary in schema.vocabularies.values():
+        for code, spec in vocabulary.codes.items():
+            assert spec.get("definition"), f"{vocabulary.name}.{code}"
+
+
+@pytest.mark.parametrize("table", list(load_schema().tables))
+def test_derived_schemas_have_exactly_the_defined_columns_in_order(schema, table):
+    t = schema.tables[table]
+    assert arrow_schema(schema, t).names == t.columns
+    assert list(pandera_schema(schema, t).columns) == t.columns
+    resource = next(r for r in descriptor(schema, _fake_outputs(schema))["resources"] if r["name"] == table)
+    assert [f["name"] for f in resource["schema"]["fields"]] == t.columns
+    assert resource["schema"]["primaryKey"] == list(t.primary_key)
+
+
+def test_published_descriptor_matches_the_schema(schema):
+    published = json.loads((ROOT / "datapackage.json").read_text())
+    assert published["version"] == (ROOT / "VERSION").read_text().strip()
+    for resource in published["resources"]:
+        table = schema.tables[resource["name"].removesuffix("_parquet")]
+        assert [f["name"] for f in resource["schema"]["fields"]] == table.columns
+        for field in resource["schema"]["fields"]:
+            definition = schema.fields[field["name"]]
+            assert field["description"] == definition.description
+            if definition.vocabulary:
+                assert field["constraints"]["enum"] == schema.codes(definition)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_annotation_json_schema_is_valid_and_covers_the_annotated_columns(schema, kind):
+    js = annotation_json_schema(schema, kind)
+    jsonschema.Draft202012Validator.check_schema(js)
+    for table in schema.tables.values():
+        if table.annotation and table.annotation["file"] == kind:
+            section = js["properties"][table.annotation["section"]]
+            item = section if table.annotation["section"] == "source" else section["items"]
+            assert {f.name for f in table.annotated_fields} <= set(item["properties"])
+            assert not set(table.derived) & set(item["properties"])
+
+
+def test_annotation_files_validate_against_the_published_json_schemas():
+    from ruamel.yaml import YAML
+
+    for kind, files in (("actors", ["actors.yaml"]), ("places", ["places.yaml"]),
+                        ("source", [p.name for p in (ROOT / "annotations").glob("0*.yaml")])):
+        js = json.loads((ROOT / f"schemas/json/{kind}.schema.json").read_text())
+        for name in files:
+            data = YAML(typ="safe").load((ROOT / "annotations" / name).read_text())
+            data = json.loads(json.dumps(data, default=str))  # YAML dates -> strings, as the build reads them
+            jsonschema.validate(data, js)
+
+
+def _fake_outputs(schema):
+    return {f"data/{t}.{ext}": b"" for t in schema.tables for ext in ("csv", "parquet")}
