@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: data check test validate clean
+.PHONY: data check test validate release verify clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,3 +26,10 @@ validate: $(STAMP)  ## the official Frictionless validator on the published pack
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .build-staging
+
+release: $(STAMP)  ## write the reproducible archive dist/<name>-<version>.zip with its SHA256SUMS
+	$(BIN)/python build.py --check
+	$(BIN)/python -m noncoop.release build
+
+verify: $(STAMP)  ## verify a release: make verify RELEASE=dist/<name>-<version>.zip (or an unpacked folder)
+	$(BIN)/python -m noncoop.release verify $(RELEASE)

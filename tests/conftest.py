@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from noncoop.schema import load_schema  # noqa: E402
 
-PUBLISHED = ["data", "datapackage.json", "docs/codebook.md", "schemas/json"]
+PUBLISHED = ["data", "datapackage.json", "docs/codebook.md", "schemas/json", "README.md", "CITATION.cff", ".zenodo.json"]
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +26,8 @@ def snapshot(root: Path) -> dict[str, bytes]:
     files = {}
     for rel in PUBLISHED:
         path = root / rel
+        if not path.exists():
+            continue
         for item in ([path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())):
             files[str(item.relative_to(root))] = item.read_bytes()
     return files
@@ -38,6 +40,8 @@ def make_tree(target: Path) -> Path:
     (target / "docs").mkdir()
     shutil.copy(ROOT / "docs/codebook.md", target / "docs/codebook.md")
     shutil.copy(ROOT / "datapackage.json", target / "datapackage.json")
+    for rel in ("README.md", "CITATION.cff", ".zenodo.json"):
+        shutil.copy(ROOT / rel, target / rel)
     return target
 
 

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 from .annotation_schema import KINDS, annotation_json_schema
-from .codebook import codebook
+from .codebook import codebook, readme_with_tables
 from .errors import BuildError
 from .package import descriptor_bytes
+from .release import citation_cff, zenodo_json
 from .resolve import resolve
 from .schema import Schema, load_schema
 from .tables import build_frames
@@ -21,11 +22,18 @@ from .write import publish, recover, render_tables, changed
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def render(schema: Schema, frames) -> dict[str, bytes]:
-    """Every published file, as bytes: tables, descriptor, codebook, annotation JSON Schemas."""
+def render(schema: Schema, frames, root: Path) -> dict[str, bytes]:
+    """Every published file, as bytes: tables, descriptor, codebook, citation files, annotation
+    JSON Schemas, and README.md's generated table overview where the tree has a README."""
     outputs = render_tables(schema, frames)
+    readme = root / "README.md"
+    if readme.is_file():
+        text = readme_with_tables(readme.read_text(encoding="utf-8"), schema, {n: len(df) for n, df in frames.items()})
+        outputs["README.md"] = text.encode("utf-8")
     outputs["datapackage.json"] = descriptor_bytes(schema, outputs)
     outputs["docs/codebook.md"] = codebook(schema).encode("utf-8")
+    outputs["CITATION.cff"] = citation_cff(schema).encode("utf-8")
+    outputs[".zenodo.json"] = zenodo_json(schema).encode("utf-8")
     for kind in KINDS:
         text = json.dumps(annotation_json_schema(schema, kind), indent=2, ensure_ascii=False) + "\n"
         outputs[f"schemas/json/{kind}.schema.json"] = text.encode("utf-8")
@@ -54,7 +62,7 @@ def build(root: Path, schema: Schema | None = None, timings: dict | None = None)
     problems.extend(validate_package(schema, frames, texts, hashes, resolved.origins, resolved.was_skipped))
     lap("validate")
     problems.check()
-    outputs = render(schema, frames)
+    outputs = render(schema, frames, root)
     lap("render")
     return frames, outputs
 

