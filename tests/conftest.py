@@ -13,7 +13,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from noncoop.schema import load_schema  # noqa: E402
 
-PUBLISHED = ["data", "datapackage.json", "docs/codebook.md", "schemas/json", "README.md", "CITATION.cff", ".zenodo.json"]
+PUBLISHED = ["data", "datapackage.json", "docs/codebook.md", "docs/viewer", "schemas/json", "README.md", "CITATION.cff",
+             ".zenodo.json"]
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +36,9 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def make_tree(target: Path) -> Path:
     """A copy of the inputs and published outputs, to build in without touching the project."""
-    for rel in ("articles", "annotations", "data", "schemas/json"):
+    for rel in ("articles", "annotations", "data", "schemas/json", "docs/viewer"):
         shutil.copytree(ROOT / rel, target / rel)
-    (target / "docs").mkdir()
+    (target / "docs").mkdir(exist_ok=True)
     shutil.copy(ROOT / "docs/codebook.md", target / "docs/codebook.md")
     shutil.copy(ROOT / "datapackage.json", target / "datapackage.json")
     for rel in ("README.md", "CITATION.cff", ".zenodo.json"):

@@ -17,15 +17,17 @@ from .resolve import resolve
 from .schema import Schema, load_schema
 from .tables import build_frames
 from .validate import validate_package, validate_tables
+from .viewer import render_viewer
 from .write import publish, recover, render_tables, changed
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def render(schema: Schema, frames, root: Path) -> dict[str, bytes]:
+def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> dict[str, bytes]:
     """Every published file, as bytes: tables, descriptor, codebook, citation files, annotation
-    JSON Schemas, and README.md's generated table overview where the tree has a README."""
+    JSON Schemas, review viewer pages, and README.md's generated table overview."""
     outputs = render_tables(schema, frames)
+    outputs.update(render_viewer(schema, frames, texts))
     readme = root / "README.md"
     if readme.is_file():
         text = readme_with_tables(readme.read_text(encoding="utf-8"), schema, {n: len(df) for n, df in frames.items()})
@@ -62,7 +64,7 @@ def build(root: Path, schema: Schema | None = None, timings: dict | None = None)
     problems.extend(validate_package(schema, frames, texts, hashes, resolved.origins, resolved.was_skipped))
     lap("validate")
     problems.check()
-    outputs = render(schema, frames, root)
+    outputs = render(schema, frames, root, texts)
     lap("render")
     return frames, outputs
 
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="validate everything and write nothing")
     parser.add_argument("--root", type=Path, default=PROJECT,
                         help="folder holding articles/, annotations/ and the outputs (default: the project)")
+    parser.add_argument("--timings", action="store_true", help="print the seconds of each stage as JSON on stderr")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if not (root / "annotations").is_dir():
@@ -80,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         note = recover(root)
         if note:
             print(f"build.py: {note}", file=sys.stderr)
+    timings: dict[str, float] = {}
     try:
-        frames, outputs = build(root)
+        frames, outputs = build(root, timings=timings)
     except BuildError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
@@ -89,10 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = changed(root, outputs)
         state = f"{len(stale)} published file(s) differ from a rebuild" if stale else "published files are up to date"
+        if args.timings:
+            print("timings: " + json.dumps(timings), file=sys.stderr)
         print(f"check passed ({state}): {counts}")
         return 0
-    pause = _pause_hook()
-    written = publish(root, outputs, pause)
+    clock = time.perf_counter()
+    written = publish(root, outputs, _pause_hook())
+    timings["publish"] = round(time.perf_counter() - clock, 4)
+    if args.timings:
+        print("timings: " + json.dumps(timings), file=sys.stderr)
     print(f"built {len(written)} changed file(s): {counts}")
     return 0
 

@@ -21,7 +21,7 @@ from .schema import Schema, load_schema
 
 PROJECT = Path(__file__).resolve().parents[2]
 CONTENTS = ["README.md", "LICENSE", "CHANGELOG.md", "CITATION.cff", ".zenodo.json", "VERSION", "datapackage.json",
-            "data/*", "docs/*.md", "articles/*.txt", "annotations/*.yaml", "schemas/*.yaml", "schemas/*.csv",
+            "data/*", "docs/*.md", "docs/viewer/*.html", "articles/*.txt", "annotations/*.yaml", "schemas/*.yaml", "schemas/*.csv",
             "schemas/json/*.json"]
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
