@@ -49,7 +49,8 @@ class BuildError(Exception):
     """Raised with every problem found, so a run reports all of them at once."""
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(set(problems), key=lambda p: (p.location, p.field, str(p.value)))
+        unique = {(p.location, p.field, repr(p.value), p.expected, p.suggestion): p for p in problems}  # values may be lists
+        self.problems = sorted(unique.values(), key=lambda p: (p.location, p.field, str(p.value)))
         super().__init__(f"{len(self.problems)} problem(s)")
 
     def report(self) -> str:

@@ -18,6 +18,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.tokens import ScalarToken
 
 from .errors import Location, Problems
 
@@ -90,9 +91,17 @@ def read_bytes(path: Path, rel: str, limit: int, problems: Problems) -> bytes | 
         return None
     data = path.read_bytes()
     if b"\x00" in data:
-        problems.add(where, "(file)", "binary data (NUL byte)", "a UTF-8 text file")
+        problems.add(_byte_location(data, data.index(b"\x00"), rel), "(file)", "binary data (NUL byte)",
+                     "a UTF-8 text file")
         return None
     return data
+
+
+def _byte_location(data: bytes, offset: int, rel: str) -> Location:
+    """The line and column (in characters) of byte `offset`; the bytes before it are valid UTF-8."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[start:offset].decode("utf-8", errors="replace")) + 1
+    return Location(rel, data.count(b"\n", 0, offset) + 1, column)
 
 
 def decode(data: bytes, rel: str, problems: Problems) -> str | None:
@@ -100,8 +109,7 @@ def decode(data: bytes, rel: str, problems: Problems) -> str | None:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.add(Location(rel, line, 0), "(file)", data[exc.start : exc.start + 4],
+        problems.add(_byte_location(data, exc.start, rel), "(file)", data[exc.start : exc.start + 4],
                      "UTF-8 text", "re-save the file as UTF-8")
         return None
     if text.startswith("\ufeff"):
@@ -116,21 +124,19 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
     text = decode(data, rel, problems) if data is not None else None
     if text is None:
         return None
-    if not text.strip():
-        problems.add(Location(rel, 1, 1), "(document)", "an empty file", "a YAML mapping", "see annotations/ for examples")
-        return None
     try:
         if "*" in text and _refuse_aliases(text, rel, problems):
             return None
         node = YAML(typ="safe", pure=True).compose(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problems.add(Location(rel, line, col), "(syntax)", (exc.problem or "").strip(), "valid YAML",
-                     (exc.context or "").strip())
+        _syntax_problem(exc, text, rel, problems)
         return None
     except YAMLError as exc:  # composer errors without a mark, e.g. several documents
         problems.add(Location(rel), "(syntax)", str(exc).splitlines()[0], "a single valid YAML document")
+        return None
+    if node is None:  # nothing but blanks and comments
+        problems.add(Location(rel, 1, 1), "(document)", "an empty file" if not text.strip() else "only comments",
+                     "a YAML mapping", "see annotations/ for examples")
         return None
     doc = Document(rel, None, {}, {})
     before = len(problems.items)
@@ -138,6 +144,42 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
     if len(problems.items) > before:
         return None
     return doc
+
+
+def _syntax_problem(exc: MarkedYAMLError, text: str, rel: str, problems: Problems) -> None:
+    """Report a syntax error where it was found, with where the construct it broke began.
+
+    A quoted value running over lines up to the error has most likely lost its closing quote:
+    the error is then reported where that quote opens.
+    """
+    mark = exc.problem_mark or exc.context_mark
+    where = Location(rel, mark.line + 1, mark.column + 1) if mark else Location(rel)
+    hint = (exc.context or "").strip()
+    start = exc.context_mark
+    if hint and start and mark and (start.line, start.column) != (mark.line, mark.column):
+        hint += f" that began at line {start.line + 1}, column {start.column + 1}"
+    quote = _open_quote(text, mark) if mark else None
+    if quote:
+        hint = (f"the quoted value opened here runs on to line {where.line}, column {where.column}, "
+                "where the YAML breaks: close the quote")
+        where = Location(rel, quote.line + 1, quote.column + 1)
+    problems.add(where, "(syntax)", (exc.problem or "").strip(), "valid YAML", hint)
+
+
+def _open_quote(text: str, mark: Any) -> Any:
+    """The start of a quoted value spanning lines that ends on the error's line, just before it."""
+    previous = None
+    try:
+        for token in YAML(typ="safe", pure=True).scan(text):
+            if (token.start_mark.line, token.start_mark.column) >= (mark.line, mark.column):
+                break
+            previous = token
+    except YAMLError:
+        pass
+    if (isinstance(previous, ScalarToken) and previous.style in ('"', "'")
+            and previous.start_mark.line < previous.end_mark.line == mark.line):
+        return previous.start_mark
+    return None
 
 
 def _refuse_aliases(text: str, rel: str, problems: Problems) -> bool:
@@ -159,25 +201,27 @@ def _convert(node: Node, path: Path_, doc: Document, problems: Problems, seen: s
         problems.add(where, field_path(path), "an alias (*name)", "plain values", "write the value out; anchors and aliases are not allowed")
         return None
     seen.add(id(node))
+    tag = "!!" + node.tag[len(_T):] if node.tag.startswith(_T) else node.tag  # as the contributor wrote it
     if isinstance(node, ScalarNode):
         if node.tag not in _SCALAR_TAGS:
-            problems.add(where, field_path(path), node.tag, "a plain value without a tag", "remove the '!' tag")
+            problems.add(where, field_path(path), tag, "a plain value without a tag", "remove the '!' tag")
             return None
         return _scalar(node, where, path, problems)
     if isinstance(node, SequenceNode):
         if node.tag != _T + "seq":
-            problems.add(where, field_path(path), node.tag, "a list without a tag", "remove the '!' tag")
+            problems.add(where, field_path(path), tag, "a list without a tag", "remove the '!' tag")
             return None
         return [_convert(item, path + (i,), doc, problems, seen) for i, item in enumerate(node.value)]
     if isinstance(node, MappingNode):
         if node.tag != _T + "map":
-            problems.add(where, field_path(path), node.tag, "a mapping without a tag", "remove the '!' tag")
+            problems.add(where, field_path(path), tag, "a mapping without a tag", "remove the '!' tag")
             return None
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_where = Location(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if not isinstance(key_node, ScalarNode) or key_node.tag != _T + "str":
-                problems.add(key_where, field_path(path), getattr(key_node, "value", "?"), "a text key",
+                shown = key_node.value if isinstance(key_node, ScalarNode) else "a list or mapping"
+                problems.add(key_where, field_path(path), shown, "a text key",
                              "keys are field names such as 'summary'")
                 continue
             key = key_node.value
@@ -188,6 +232,8 @@ def _convert(node: Node, path: Path_, doc: Document, problems: Problems, seen: s
                 continue
             doc.key_positions[path + (key,)] = (key_where.line, key_where.column)
             result[key] = _convert(value_node, path + (key,), doc, problems, seen)
+            if isinstance(value_node, ScalarNode) and value_node.tag == _T + "null" and not value_node.value:
+                doc.positions[path + (key,)] = (key_where.line, key_where.column)  # `key:` left empty
         return result
     problems.add(where, field_path(path), type(node).__name__, "a YAML value")
     return None
@@ -205,7 +251,7 @@ def _scalar(node: ScalarNode, where: Location, path: Path_, problems: Problems) 
         if tag == "int":
             text = value.replace("_", "")
             return int(text, 0) if text.lower().startswith(("0x", "0o")) else int(text)
-        return float(value)
+        return float(value.lower().replace(".inf", "inf").replace(".nan", "nan"))
     except ValueError:
         problems.add(where, field_path(path), value, f"a valid {tag}")
         return None

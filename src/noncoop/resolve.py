@@ -24,8 +24,8 @@ from .errors import MISSING, Location, Problems, did_you_mean
 from .read import Article, Document, annotation_files, field_path, load_yaml, read_article
 from .schema import Schema, Table
 
-_PUNCTUATION = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
-                              "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+_PUNCTUATION = str.maketrans({**dict.fromkeys("'\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb", '"'),
+                              "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # any quote mark matches any other
 
 
 @dataclass
@@ -37,15 +37,17 @@ class Resolved:
     articles: dict[str, Article] = field(default_factory=dict)
     skipped_ids: set[str] = field(default_factory=set)
     skipped_sources: set[str] = field(default_factory=set)
+    skipped_tables: set[str] = field(default_factory=set)  # registries that could not be read at all
 
     def add(self, table: str, row: dict[str, Any], origin: dict[str, Location]) -> None:
         self.rows[table].append(row)
         self.origins[table].append(origin)
 
-    def was_skipped(self, value: Any) -> bool:
-        """True when `value` names an item left out because of an earlier error."""
+    def was_skipped(self, value: Any, table: str = "") -> bool:
+        """True when `value` (of `table`) names an item left out because of an earlier error."""
         text = str(value)
-        return text in self.skipped_ids or re.sub(r"-[eq][0-9]{2,4}$", "", text) in self.skipped_sources
+        return (table in self.skipped_tables or text in self.skipped_ids
+                or re.sub(r"-[eq][0-9]{2,4}$", "", text) in self.skipped_sources)
 
 
 def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
@@ -53,17 +55,19 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
     problems = Problems()
     out = Resolved({t: [] for t in schema.tables}, {t: [] for t in schema.tables})
     validators = {kind: Draft202012Validator(annotation_json_schema(schema, kind)) for kind in KINDS}
-    corpus_texts = []
-    for source_id, path in annotation_files(root, problems):
+    corpus_texts: list[str | None] = []  # None: an article that could not be used
+    files = annotation_files(root, problems)
+    misnamed = bool(problems)  # a misnamed annotation file hides its article
+    for source_id, path in files:
         _resolve_source(root, schema, source_id, path, validators["source"], out, problems, corpus_texts)
-    corpus = "\x00".join(corpus_texts)
+    corpus = "\x00".join(t for t in corpus_texts if t is not None)
+    complete = not misnamed and None not in corpus_texts  # else a missing alias is no evidence of a fault
     for kind in ("actors", "places"):
         rel = f"annotations/{kind}.yaml"
         doc = load_yaml(root / rel, rel, problems)
-        if doc is None:
-            continue
-        bad = _schema_problems(doc, validators[kind], problems)
+        bad = _schema_problems(doc, validators[kind], problems) if doc else {()}
         if () in bad:
+            out.skipped_tables.add(kind)
             continue
         table = schema.tables[kind]
         for i, item in enumerate(doc.data[kind]):
@@ -73,6 +77,7 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
                 continue
             row, origin = _row(schema, table, doc, path, problems)
             if row is None:
+                out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")))
                 continue
             if kind == "places":
                 _gazetteer(row, origin, problems)
@@ -80,7 +85,7 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
             key = row[table.primary_key[0]]
             for j, alias in enumerate(item.get("aliases") or []):
                 where = doc.at(path + ("aliases", j))
-                if alias not in corpus:
+                if complete and alias not in corpus:
                     problems.add(where, field_path(path + ("aliases", j)), alias,
                                  "a surface form that occurs verbatim in an article", _nearest(corpus, alias))
                 out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias},
@@ -97,10 +102,10 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
         problems.add(Location(rel), "(file name)", source_id, "a source_id of lowercase letters, digits, '_' and '-'",
                      "rename the annotation and its article to the same valid source_id")
         out.skipped_sources.add(source_id)
+        corpus_texts.append(None)
         return
     article = read_article(root, source_id, problems)
-    if article:
-        corpus_texts.append(article.text)  # aliases are checked against it even if the annotation is broken
+    corpus_texts.append(article.text if article else None)  # checked for aliases even if the annotation is broken
     doc = load_yaml(path, rel, problems)
     bad = _schema_problems(doc, validator, problems) if doc else {()}
     if () in bad:
@@ -113,7 +118,7 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
                      f"the recorded {recorded} (the article text changed since it was annotated)",
                      f"restore {article.rel} exactly as received: {n_events} events and {n_quotes} quotes "
                      f"in {rel} point into the recorded text")
-        article = None
+        article = corpus_texts[-1] = None
     if article is None:
         out.skipped_sources.add(source_id)
         return
@@ -138,8 +143,8 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
             span_field = "evidence" if section == "events" else "text"
             span = None
             if path not in bad:
-                span = _locate(article.text, item[span_field], item.get("occurrence"),
-                               doc.at(path + (span_field,)), field_path(path + (span_field,)), problems)
+                span = _locate(article.text, item[span_field], item.get("occurrence"), doc, path + (span_field,),
+                               problems)
             if span is None:
                 out.skipped_ids.add(full_id)
                 continue
@@ -204,6 +209,9 @@ def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Pro
                 problems.add(where, field_path(path + (f.name,)), value, "a real calendar date YYYY-MM-DD",
                              "check the day of the month")
                 valid = False
+        if f.type == "integer" and isinstance(value, (int, float)) and abs(value) >= 2**63:
+            problems.add(where, field_path(path + (f.name,)), value, "an integer of at most 18 digits", f.description)
+            valid = False
         row[f.name], origin[f.name] = value, where
     return (row if valid else None), origin
 
@@ -214,6 +222,8 @@ def _schema_problems(doc: Document, validator: Draft202012Validator, problems: P
     for err in validator.iter_errors(doc.data):
         path = tuple(err.absolute_path)
         bad.add(path[:2] if path and path[0] != "source" else path[:1])
+        if err.validator == "type" and len(path) == 1:
+            bad.add(())  # a whole section of the wrong type: nothing in the document can be read
         where, name = doc.at(path), field_path(path)
         if err.validator == "additionalProperties":
             allowed = list(err.schema.get("properties", {}))
@@ -226,24 +236,49 @@ def _schema_problems(doc: Document, validator: Draft202012Validator, problems: P
                     description = err.schema["properties"].get(key, {}).get("description", "")
                     problems.add(where, field_path(path + (key,)), MISSING, "a value (required)", description)
         elif err.validator == "enum":
+            if err.instance is None:
+                continue  # an empty required value: reported once, as a type error
             codes = [c for c in err.validator_value if c is not None]
-            shown = ", ".join(codes) if len(codes) <= 12 else ", ".join(codes[:12]) + ", ..."
+            shown = ", ".join(codes) if len(codes) <= 12 else f"{', '.join(codes[:12])} or {len(codes) - 12} more"
             problems.add(where, name, err.instance, f"one of {shown}", did_you_mean(err.instance, codes))
         elif err.validator == "type":
             wanted = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
-            problems.add(where, name, err.instance, f"a value of type {wanted}",
-                         "quote dates and IDs only when the field is text; leave a key out when unknown")
+            problems.add(where, name, err.instance, f"a value of type {wanted}", _type_hint(wanted, err.instance))
         elif err.validator == "pattern":
             problems.add(where, name, err.instance, f"text matching {err.validator_value}",
+                         err.schema.get("description", ""))
+        elif err.validator in _BOUNDS:
+            problems.add(where, name, err.instance, _BOUNDS[err.validator].format(err.validator_value),
                          err.schema.get("description", ""))
         else:
             problems.add(where, name, err.instance, err.message.replace(repr(err.instance), "").strip() or err.message)
     return bad
 
 
-def _locate(text: str, words: str, occurrence: int | None, where: Location, name: str,
+def _type_hint(wanted: str, value: Any) -> str:
+    """How to write a value of JSON type `wanted` in YAML, given the wrong `value`."""
+    if value is None:
+        return "fill in the value after the colon"
+    for kind, hint in (("boolean", "write true or false, without quotes"),
+                       ("integer", "write a whole number, without quotes"),
+                       ("array", "write a list: [a, b], or one '- item' per line"),
+                       ("object", "write 'key: value' lines, indented under their section")):
+        if kind in wanted:
+            return hint
+    if isinstance(value, (list, dict)):
+        return "write a single text; put text starting with '[', '{' or '-', or holding ': ', in quotes"
+    return "put the value in quotes so that it stays text"
+
+
+_BOUNDS = {"minimum": "at least {}", "maximum": "at most {}", "minLength": "text of at least {} character(s)",
+           "maxLength": "text of at most {} characters", "minItems": "at least {} item(s)",
+           "uniqueItems": "each item once"}
+
+
+def _locate(text: str, words: str, occurrence: int | None, doc: Document, path: tuple,
             problems: Problems) -> tuple[int, int] | None:
-    """Offsets of the `occurrence`-th appearance of `words` in `text`."""
+    """Offsets of the `occurrence`-th appearance of `words` (at `path` in `doc`) in `text`."""
+    where, name = doc.at(path), field_path(path)
     starts, i = [], text.find(words)
     while i >= 0:
         starts.append(i)
@@ -256,10 +291,10 @@ def _locate(text: str, words: str, occurrence: int | None, where: Location, name
                      f"they occur {len(starts)} times, at offsets {starts}: add `occurrence: N` (1-{len(starts)}) "
                      "or copy more words")
         return None
-    n = occurrence or 1
+    n = int(occurrence or 1)  # JSON Schema's integers include 2.0
     if n > len(starts):
-        problems.add(where, name.rsplit(".", 1)[0] + ".occurrence", n, f"at most {len(starts)}",
-                     f"the words occur {len(starts)} time(s)")
+        at = path[:-1] + ("occurrence",)
+        problems.add(doc.at(at), field_path(at), n, f"at most {len(starts)}", f"the words occur {len(starts)} time(s)")
         return None
     return starts[n - 1], starts[n - 1] + len(words)
 

@@ -257,6 +257,17 @@ def _rule_hint(check: str, df: pd.DataFrame, row: int | None) -> str:
         modes = [m for m, types in _vocabulary_attribute("plover_mode", "event_types").items()
                  if df.at[row, "event_type"] in types]
         return f"modes of {df.at[row, 'event_type']}: {', '.join(modes) or 'none'} (or leave event_mode out)"
+    if check == "precision_fits_interval":
+        start, end, _ = (column.at[row] for column in _interval(df))
+        if pd.isna(start) or pd.isna(end):
+            return ""
+        if end < start:
+            return "the interval ends before it starts: correct the dates first"
+        codes = list(_schema().vocabularies["date_precision"].codes)
+        trial = pd.DataFrame({"date_start": [start] * len(codes), "date_end": [end] * len(codes), "date_precision": codes})
+        fits = [code for code, ok in zip(codes, _precision_fits(trial)) if ok]
+        days = (end - start).days + 1
+        return f"{start:%Y-%m-%d}..{end:%Y-%m-%d} spans {days} day(s): use {' or '.join(fits)}, or correct the dates"
     if check == "acled_pair":
         subs = [s for s, t in _vocabulary_attribute("acled_sub_event_type", "event_type").items()
                 if t == df.at[row, "acled_event_type"]]
@@ -285,7 +296,7 @@ def _plain(value):
 
 def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
                      hashes: dict[str, str], origins: Origins | None = None,
-                     skipped: Callable[[object], bool] = lambda value: False) -> Problems:
+                     skipped: Callable[..., bool] = lambda value, table="": False) -> Problems:
     """Checks across tables: foreign keys, spans against the articles, article checksums."""
     problems = Problems()
     origins = origins or {}
@@ -297,7 +308,7 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
             values = df[list(fk.fields)]
             for row, key in zip(values.index, values.astype(object).itertuples(index=False)):
                 key = tuple(key)
-                if any(pd.isna(v) for v in key) or key in known or skipped(key[0]):
+                if any(pd.isna(v) for v in key) or key in known or skipped(key[0], fk.table):
                     continue
                 column = fk.fields[0]
                 where = _origin(origins, name, row, column)

@@ -1,0 +1,278 @@
+"""Property-based fuzzing: no input, however broken, may crash the reader or the build.
+
+(a) `noncoop.read.load_yaml` on arbitrary text and bytes, on YAML-like token soup and on dumped
+random documents (which must load back unchanged); (b) the whole resolve + validate pipeline
+(`noncoop.cli.build`) on randomly mutated copies of the real annotation files. The only
+exception allowed out is `BuildError`, and it must carry at least one problem, each located in a
+file of the tree.
+
+The runs are derandomized, so CI is stable. `NONCOOP_FUZZ_EXAMPLES=N` runs N examples per test
+for a longer search by hand, e.g. `NONCOOP_FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest -q
+tests/test_fuzz.py`.
+"""
+from __future__ import annotations
+
+import copy
+import io
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from conftest import ROOT
+from noncoop.cli import build
+from noncoop.errors import BuildError, Problems
+from noncoop.read import Document, load_yaml
+from noncoop.schema import load_schema
+
+REL = "annotations/fuzz.yaml"
+FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "annotations").glob("*.yaml"))
+
+
+def fuzz_settings(default: int) -> settings:
+    """`default` examples (or NONCOOP_FUZZ_EXAMPLES), reproducible, without a deadline."""
+    return settings(max_examples=int(os.environ.get("NONCOOP_FUZZ_EXAMPLES") or default), deadline=None,
+                    derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much])
+
+
+# --- values ------------------------------------------------------------------------------------
+
+TRICKY = ["", " ", "~", "null", "true", "False", "yes", "0x1F", "0o17", "1_000", ".inf", "-.inf", ".nan", "1e400",
+          "2022-02-30", "2022-07-28", "2022-07-28 10:00:00", "e01", "e999", "q01", "001_df0a884ed00454f2-e01",
+          "ua-government", "kherson", "ASSAULT", "planned", "month", "’", "“", "”", "'", '"', "\u00a0", "\t", "\n",
+          "#", ": ", "- ", "---", "...", "*a", "&a", "!tag", "!!python/object/apply:os.system", "{", "[", "]", "%",
+          "@", "`", "|", ">", "\\", "\ufeff", "\x00", "\x85", "\u2028", "Kherson", "Kyiv’s", "a “massive” boycott"]
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(), st.sampled_from(TRICKY), st.text(max_size=40),
+    st.text(alphabet=st.sampled_from(list("ab ’“”'\":-#\n\t[]{}&*!|>%@`,?ё∑😀\u00a0")), max_size=20),
+)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                                            max_size=4), max_leaves=8)
+
+
+def dump(data: Any, flow: bool | None = False) -> str:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = flow
+    yaml.allow_unicode = True
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def plain(value: Any) -> bool:
+    """Only the types the loader promises: text-keyed mappings, lists and scalars."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality where NaN equals NaN."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+# --- (a) the YAML loader -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fuzz-yaml")
+
+
+def load(scratch: Path, data: bytes) -> tuple[Document | None, Problems]:
+    """Load `data` as the file `REL`; a refusal must come with located problems, and only then."""
+    path = scratch / "fuzz.yaml"
+    path.write_bytes(data)
+    problems = Problems()
+    doc = load_yaml(path, REL, problems)
+    if doc is None:
+        assert problems.items, "refused without saying why"
+        for problem in problems.items:
+            assert problem.location.file == REL
+            assert str(problem).startswith(REL)
+    else:
+        assert not problems.items
+        assert plain(doc.data)
+        str(doc.at(("events", 0, "status")))  # every path has a location, present or not
+    return doc, problems
+
+
+@fuzz_settings(300)
+@given(st.text(max_size=400))
+def test_load_yaml_on_arbitrary_text(scratch, text):
+    load(scratch, text.encode("utf-8"))
+
+
+@fuzz_settings(300)
+@given(st.binary(max_size=400))
+def test_load_yaml_on_arbitrary_bytes(scratch, data):
+    load(scratch, data)
+
+
+TOKENS = ["key", "events", "id", "e01", ":", ": ", " ", "  ", "- ", "-", "\n", "\n  ", "\n    ", "\t", "'", '"', "’",
+          "[", "]", "{", "}", ",", "#", "&a ", "*a", "&b ", "*b", "!!python/object/apply:os.system ", "!!str ",
+          "!!binary ", "!!int ", "!custom ", "!", "---\n", "...\n", "%YAML 1.2\n", "%TAG ! tag:x,2024:\n", "|\n", ">-\n",
+          "? ", "~", "null", "true", "1.5", ".inf", "0x", "2022-02-30", "\\", "\\x", "\ufeff", "\x00", "\r\n", "é",
+          "\u2028", "😀", "<<: ", "=", "@", "`"]
+
+
+@fuzz_settings(300)
+@given(st.lists(st.sampled_from(TOKENS), max_size=60))
+def test_load_yaml_on_yaml_like_token_soup(scratch, tokens):
+    load(scratch, "".join(tokens).encode("utf-8"))
+
+
+@fuzz_settings(200)
+@given(st.dictionaries(st.text(max_size=12), values, max_size=6), st.sampled_from([False, True, None]))
+def test_dumped_documents_load_back_unchanged(scratch, data, flow):
+    """What ruamel's own safe loader reads back unchanged, the loader must too (lossless scalars)."""
+    text = dump(data, flow)
+    try:
+        assume(same(YAML(typ="safe", pure=True).load(text), data))  # the dumper has its own corner cases
+    except YAMLError:
+        assume(False)
+    doc, problems = load(scratch, text.encode("utf-8"))
+    assert doc is not None, [str(p) for p in problems.items]
+    assert same(doc.data, data)
+
+
+# --- (b) the whole pipeline on mutated annotations ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """A tree of the real articles and annotations, the original texts, and the schema."""
+    root = tmp_path_factory.mktemp("fuzz-tree")
+    for rel in ("articles", "annotations"):
+        shutil.copytree(ROOT / rel, root / rel)
+    originals = {rel: (root / rel).read_text(encoding="utf-8") for rel in FILES}
+    return root, originals, load_schema()
+
+
+def paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every path into `value`, the root included."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += paths(item, prefix + (i,))
+    return found
+
+
+def scalars_of(value: Any) -> list:
+    return [value] if not isinstance(value, (dict, list)) else [s for v in (value.values() if isinstance(value, dict)
+                                                                            else value) for s in scalars_of(v)]
+
+
+def mutate(data: Any, draw) -> Any:
+    """Apply one random structural change: delete, duplicate, rename, replace or borrow a value."""
+    path = draw(st.sampled_from(paths(data)[1:]))
+    *head, last = path
+    parent = data
+    for part in head:
+        parent = parent[part]
+    op = draw(st.sampled_from(["delete", "duplicate", "rename", "replace", "borrow", "type-swap"]))
+    if op == "delete":
+        del parent[last]
+    elif op == "duplicate":
+        if isinstance(parent, list):
+            parent.insert(last, copy.deepcopy(parent[last]))  # a copy: a shared object would dump as an alias
+        else:
+            parent[draw(st.text(max_size=12))] = copy.deepcopy(parent[last])
+    elif op == "rename" and isinstance(parent, dict):
+        parent[draw(st.sampled_from(TRICKY) | st.text(max_size=12))] = parent.pop(last)
+    elif op == "borrow":
+        parent[last] = draw(st.sampled_from(scalars_of(data)))
+    elif op == "type-swap":
+        parent[last] = [parent[last]] if not isinstance(parent[last], list) else (parent[last] or [None])[0]
+    else:
+        parent[last] = draw(values)
+    return data
+
+
+def run_build(root: Path, schema) -> None:
+    """The pipeline may succeed or raise BuildError with located problems; nothing else."""
+    try:
+        build(root, schema)
+        event("built")
+    except BuildError as exc:
+        event("refused: " + ("read" if exc.problems[0].field.startswith("(") else "checked") if exc.problems else "?")
+        assert exc.problems, "a BuildError without problems"
+        for problem in exc.problems:
+            assert re.match(r"(annotations|articles)/[^/]+$", problem.location.file), str(problem)
+            assert str(problem)
+        assert exc.report().endswith("nothing was written.")
+
+
+def restore(root: Path, originals: dict[str, str]) -> None:
+    for rel, text in originals.items():
+        (root / rel).write_text(text, encoding="utf-8")
+
+
+@fuzz_settings(30)
+@given(st.data())
+def test_build_on_structurally_mutated_annotations(pipeline, data):
+    root, originals, schema = pipeline
+    restore(root, originals)
+    for _ in range(data.draw(st.integers(1, 3))):
+        rel = data.draw(st.sampled_from(FILES))
+        try:
+            document = YAML(typ="safe", pure=True).load((root / rel).read_text(encoding="utf-8"))
+        except YAMLError:  # an earlier round left text the dumper wrote but cannot read back
+            break
+        document = mutate(document, data.draw)
+        (root / rel).write_text(dump(document, data.draw(st.sampled_from([False, None]))), encoding="utf-8")
+    run_build(root, schema)
+
+
+@fuzz_settings(15)
+@given(st.data())
+def test_build_on_textually_mutated_annotations(pipeline, data):
+    root, originals, schema = pipeline
+    restore(root, originals)
+    rel = data.draw(st.sampled_from(FILES))
+    lines = originals[rel].splitlines(keepends=True)
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        op = data.draw(st.sampled_from(["delete", "duplicate", "insert", "splice", "quotes"]))
+        if op == "delete":
+            del lines[i]
+        elif op == "duplicate":
+            lines.insert(i, lines[i])
+        elif op == "insert":
+            lines.insert(i, "".join(data.draw(st.lists(st.sampled_from(TOKENS), max_size=12))) + "\n")
+        elif op == "splice":
+            at = data.draw(st.integers(0, len(lines[i])))
+            lines[i] = lines[i][:at] + data.draw(st.sampled_from(TOKENS) | st.text(max_size=5)) + lines[i][at:]
+        else:
+            lines[i] = lines[i].translate(str.maketrans({"’": "'", "“": '"', "”": '"', "'": "’"}))
+    (root / rel).write_text("".join(lines), encoding="utf-8")
+    run_build(root, schema)
+
+
+def test_the_unmutated_round_trip_builds(pipeline):
+    """Dumping the parsed annotations (the fuzzers' starting point) changes nothing that matters."""
+    root, originals, schema = pipeline
+    restore(root, originals)
+    for rel in FILES:
+        (root / rel).write_text(dump(YAML(typ="safe", pure=True).load(originals[rel])), encoding="utf-8")
+    build(root, schema)
