@@ -453,7 +453,7 @@ def registry_section_empty(root):
 CASES = [
     Case("yaml-unclosed-quote", yaml_unclosed_quote, ("close the quote",)),
     Case("yaml-unclosed-bracket", yaml_unclosed_bracket),
-    Case("yaml-tab-indent", yaml_tab_indent, ("cannot start any token",)),
+    Case("yaml-tab-indent", yaml_tab_indent, ("tab character",)),
     Case("duplicate-key", duplicate_key),
     Case("unknown-key", unknown_key, ("did you mean 'notes'",)),
     Case("string-for-boolean", string_for_boolean, ("write true or false, without quotes",)),

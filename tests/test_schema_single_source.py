@@ -78,7 +78,8 @@ def test_published_descriptor_matches_the_schema(schema):
 @pytest.mark.parametrize("kind", KINDS)
 def test_annotation_json_schema_is_valid_and_covers_the_annotated_columns(schema, kind):
     js = annotation_json_schema(schema, kind)
-    jsonschema.Draft202012Validator.check_schema(js)
+    jsonschema.Draft7Validator.check_schema(js)
+    assert js["$schema"] == "http://json-schema.org/draft-07/schema#"
     for table in schema.tables.values():
         if table.annotation and table.annotation["file"] == kind:
             section = js["properties"][table.annotation["section"]]

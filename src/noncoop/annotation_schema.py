@@ -62,14 +62,14 @@ def annotation_json_schema(schema: Schema, kind: str) -> dict[str, Any]:
         "event_ref": {"type": "string", "pattern": _event_ref_pattern(schema)},
     }
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": f"Annotation file ({kind}) of {schema.package['name']}",
         "description": "Generated from schemas/ by build.py; do not edit.",
         "type": "object",
         "additionalProperties": False,
         "required": list(properties),
         "properties": properties,
-        "$defs": defs,
+        "definitions": defs,
     }
 
 

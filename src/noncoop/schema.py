@@ -167,8 +167,9 @@ def _cross_check(schema: Schema, problems: Problems) -> None:
                 problems.add(where, f"tables.{t.name}", key, "a column of the table")
         for fk in t.foreign_keys:
             target = schema.tables.get(fk.table)
-            if target is None or tuple(target.primary_key) != fk.reference:
-                problems.add(where, f"tables.{t.name}.foreign_keys", fk.table, "a table whose primary key is the reference")
+            if target is None or tuple(target.primary_key) != fk.reference or len(fk.fields) != 1:
+                problems.add(where, f"tables.{t.name}.foreign_keys", fk.table,
+                             "one column referencing a table's single-column primary key")
         for rule in t.rules:
             if rule not in schema.rules:
                 problems.add(where, f"tables.{t.name}.rules", rule, "a rule described in rules.yaml")

@@ -7,7 +7,6 @@ located at the file and line the value came from.
 """
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from typing import Callable
 
@@ -19,7 +18,7 @@ from .errors import Location, Problems, did_you_mean
 from .schema import Field, Schema, Table
 from .tables import DTYPES
 
-Origins = dict[str, list[dict[str, Location]]]
+Origins = dict[str, list]  # table -> per row an object whose .at(column) gives a Location
 RuleFn = Callable[[pd.DataFrame], pd.Series]
 RULES: dict[str, tuple[RuleFn, tuple[str, ...]]] = {}  # name -> (ok-mask, columns to blame)
 
@@ -282,8 +281,7 @@ def _blamed(check: str, table: Table) -> str:
 def _origin(origins: Origins, table: str, row: int | None, column: str) -> Location:
     if row is None or table not in origins or row >= len(origins[table]):
         return Location(f"(table {table})")
-    cells = origins[table][row]
-    return cells.get(column) or next(iter(cells.values()), Location(f"(table {table})"))
+    return origins[table][row].at(column)
 
 
 def _plain(value):
@@ -302,24 +300,20 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
     origins = origins or {}
     for name, table in schema.tables.items():
         df = frames[name]
-        for fk in table.foreign_keys:
-            target = frames[fk.table][list(fk.reference)].dropna()
-            known = set(map(tuple, target.astype(object).itertuples(index=False)))
-            values = df[list(fk.fields)]
-            for row, key in zip(values.index, values.astype(object).itertuples(index=False)):
-                key = tuple(key)
-                if any(pd.isna(v) for v in key) or key in known or skipped(key[0], fk.table):
+        for fk in table.foreign_keys:  # single-column keys, each to a table's primary key (schema.py)
+            (column,), (target,) = fk.fields, fk.reference
+            known = frames[fk.table][target].dropna()
+            values = df[column]
+            for row, value in values[values.notna() & ~values.isin(known)].items():
+                if skipped(value, fk.table):
                     continue
-                column = fk.fields[0]
                 where = _origin(origins, name, row, column)
-                problems.add(where, where.path or f"{name}.{column}", _plain(key[0]),
-                             f"an existing {fk.table}.{fk.reference[0]}",
-                             did_you_mean(str(key[0]), [str(k[0]) for k in known]))
-    has_actor = set(frames["event_actors"].loc[frames["event_actors"].role == "actor", "event_id"])
-    for row, event_id in frames["events"].event_id.items():
-        if event_id not in has_actor:
-            problems.add(_origin(origins, "events", row, "event_id"), "events.actors", None,
-                         schema.rules["every_event_has_actor"], "list who acts under `actors`")
+                problems.add(where, where.path or f"{name}.{column}", _plain(value), f"an existing {fk.table}.{target}",
+                             did_you_mean(str(value), [str(k) for k in known]))
+    has_actor = frames["event_actors"].loc[frames["event_actors"].role == "actor", "event_id"]
+    for row in frames["events"].index[~frames["events"].event_id.isin(has_actor)]:
+        problems.add(_origin(origins, "events", row, "event_id"), "events.actors", None,
+                     schema.rules["every_event_has_actor"], "list who acts under `actors`")
     for name, column in (("events", "evidence"), ("quotes", "text")):
         df = frames[name]
         for row, source_id, start, end, words in zip(df.index, df.source_id, df.char_start, df.char_end, df[column]):
@@ -333,6 +327,3 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
                          f"the article's sha256 {hashes[source_id]}")
     return problems
 
-
-def article_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
