@@ -20,7 +20,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import ROOT, snapshot
+from conftest import ROOT, make_tree, snapshot
 from noncoop.cli import main
 
 A0 = "annotations/000_96b9e111ca13f763.yaml"
@@ -548,3 +548,21 @@ def test_a_broken_input_is_refused_located_and_publishes_nothing(tree, case):
 
 def test_the_corpus_covers_at_least_thirty_distinct_faults():
     assert len({c.id for c in CASES}) == len(CASES) >= 30
+
+
+def test_contributing_quotes_real_messages(tmp_path):
+    """Every message CONTRIBUTING.md shows is what the build prints for one of these cases today."""
+    fenced = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8").split("```")[1::2]
+    shown = [block.strip() for block in fenced if block.strip().startswith("annotations/")]
+    assert len(shown) >= 5
+    printed = set()
+    for case in CASES:
+        if case.id in ("bad-enum-code", "evidence-straight-quotes", "evidence-ambiguous", "dangling-actor",
+                       "precision-does-not-fit", "edited-article", "yaml-unclosed-quote", "mode-not-for-type"):
+            root = make_tree(tmp_path / case.id)
+            case.mutate(root)
+            err = io.StringIO()
+            with redirect_stdout(io.StringIO()), redirect_stderr(err):
+                assert main(["--root", str(root), "--check"]) == 1
+            printed.update(err.getvalue().splitlines())
+    assert [m for m in shown if m not in printed] == [], "update CONTRIBUTING.md from a real run"

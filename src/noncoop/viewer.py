@@ -28,10 +28,11 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
              for t in ("events", "quotes") for f in schema.tables[t].fields if f.vocabulary}
     labels = {f.name: f.description for t in ("events", "quotes") for f in schema.tables[t].fields}
     sources = _records(frames["sources"], "source_id")
+    by_source = _by_source(rows)
     outputs = {}
     for source in sources:
         sid = source["source_id"]
-        own = {i: item for i, item in rows.items() if item["row"]["source_id"] == sid}
+        own = by_source.get(sid, {})
         data = {"codes": codes, "labels": labels, "rows": own}
         outputs[f"{FOLDER}{sid}.html"] = _article_page(source, texts[sid], own, data).encode("utf-8")
     outputs[f"{FOLDER}index.html"] = _index_page(schema, sources, rows).encode("utf-8")
@@ -55,6 +56,14 @@ def _records(df: pd.DataFrame, *key: str) -> list[dict]:
     return sorted(records, key=lambda r: tuple(r[k] for k in key))
 
 
+def _by_source(rows: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """The rows grouped by article, each group in the order of `rows`."""
+    groups: dict[str, dict[str, dict]] = {}
+    for i, item in rows.items():
+        groups.setdefault(item["row"]["source_id"], {})[i] = item
+    return groups
+
+
 def _resolved_rows(frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
     """{event or quote ID: {"table", "row", "ref"}}; `ref` holds the names and links a reviewer needs."""
     actors = {r["actor_id"]: r["name"] for r in _records(frames["actors"], "actor_id")}
@@ -62,11 +71,14 @@ def _resolved_rows(frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
     sharp = {r["number"]: r["method_name"] for r in _records(frames["sharp_methods"], "number")}
     events = {r["event_id"]: r for r in _records(frames["events"], "event_id")}
     quotes = {r["quote_id"]: r for r in _records(frames["quotes"], "quote_id")}
+    quotes_of: dict[str, list[str]] = {}
+    for qid, qr in quotes.items():
+        quotes_of.setdefault(qr["event_id"], []).append(qid)
     items = {}
     for eid, r in events.items():
         ref = {"claimed_by": actors.get(r["claimed_by"]), "place": places.get(r["place_id"]),
                "sharp_method": sharp.get(r["sharp_method"]), "actor": [], "recipient": [], "links": [],
-               "quotes": [q for q, qr in quotes.items() if qr["event_id"] == eid]}
+               "quotes": quotes_of.get(eid, [])}
         items[eid] = {"table": "events", "row": r, "ref": ref}
     for a in _records(frames["event_actors"], "event_id", "role", "actor_id"):
         items[a["event_id"]]["ref"][a["role"]].append(actors.get(a["actor_id"], a["actor_id"]))
@@ -165,9 +177,10 @@ def _article_page(source: dict, text: str, items: dict[str, dict], data: dict) -
 
 def _index_page(schema: Schema, sources: list[dict], rows: dict[str, dict]) -> str:
     body = []
+    groups = _by_source(rows)
     for s in sources:
         sid = s["source_id"]
-        mine = [it["table"] for it in rows.values() if it["row"]["source_id"] == sid]
+        mine = [it["table"] for it in groups.get(sid, {}).values()]
         body.append(
             f'<tr><td><a href="{_esc(sid)}.html">{_esc(sid)}</a></td><td>{_esc(s["outlet"] or "—")}</td>'
             f'<td>{_esc(s["title"] or "—")}</td><td>{_esc(_interval(s["published_start"], s["published_end"]))}'
@@ -197,10 +210,10 @@ def _timeline(sources: list[dict], rows: dict[str, dict]) -> str:
     months = "".join(f'<span class="tick" style="left:{_pos(d.isoformat()):.3f}%">{d:%b}</span>' for d in firsts)
     grid = "".join(f'<span class="gridline" style="left:{_pos(d.isoformat()):.3f}%"></span>' for d in firsts[1:])
     out = [f'<div class="tl-row tl-axis"><span></span><div class="tl-track">{months}</div></div>']
+    groups = _by_source(rows)
     for s in sources:
         sid = s["source_id"]
-        events = sorted((it["row"] for it in rows.values()
-                         if it["table"] == "events" and it["row"]["source_id"] == sid),
+        events = sorted((it["row"] for it in groups.get(sid, {}).values() if it["table"] == "events"),
                         key=lambda r: (r["date_start"], r["date_end"], r["event_id"]))
         pub = f'<span class="pub" style="{_span_style(s["published_start"], s["published_end"])}"></span>'
         lines = [f'<h3>{_esc(sid)} <span class="muted">{_esc(s["outlet"] or "")} · {len(events)} events</span></h3>',

@@ -1,0 +1,20 @@
+"""The scale benchmark keeps working (a tiny N; no timing is asserted)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_scale_benchmark_runs_end_to_end_at_tiny_n(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks/scale.py"), "--articles", "3", "--json",
+                             "--keep", str(tmp_path / "corpus")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("articles", "events", "check_s", "build_s", "frictionless_s", "peak_rss_mb", "stages_s"):
+        assert key in report
+    assert report["articles"] == 3 and report["events"] == 3 * 28
+    assert {"resolve", "tables", "validate", "render", "publish"} <= set(report["stages_s"])
+    assert (tmp_path / "corpus/datapackage.json").is_file()
