@@ -85,15 +85,20 @@ def _changed_tree(tree):
     return snapshot(tree)
 
 
-@pytest.mark.parametrize("point", ["staged", "before-commit"])
-def test_a_build_killed_before_its_commit_point_leaves_published_files_untouched(tree, point):
-    before = _changed_tree(tree)
+def _kill_build_paused_at(tree, point):
+    """Start a real build that pauses at `point` of its publish, and SIGKILL it there."""
     env = {**os.environ, "NONCOOP_PAUSE_AT": point}
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--root", str(tree)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert process.stdout.readline().strip() == f"paused at {point}"
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+@pytest.mark.parametrize("point", ["staged", "before-commit"])
+def test_a_build_killed_before_its_commit_point_leaves_published_files_untouched(tree, point):
+    before = _changed_tree(tree)
+    _kill_build_paused_at(tree, point)
     assert snapshot(tree) == before
     assert (tree / ".build-staging").exists()
     result = run_build(tree, "--check")  # a check neither publishes nor needs the staging folder
@@ -111,12 +116,7 @@ def test_a_build_killed_after_its_commit_point_is_completed_by_the_next_run(tree
     make_tree(reference)
     _changed_tree(reference)
     assert run_build(reference).returncode == 0
-    env = {**os.environ, "NONCOOP_PAUSE_AT": point}
-    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--root", str(tree)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    assert process.stdout.readline().strip() == f"paused at {point}"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    _kill_build_paused_at(tree, point)
     result = run_build(tree)
     assert result.returncode == 0 and "completed an interrupted publish" in result.stderr
     assert snapshot(tree) == snapshot(reference)

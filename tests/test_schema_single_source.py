@@ -21,22 +21,25 @@ def test_every_defined_field_is_used_by_a_table(schema):
     assert set(schema.fields) - used == set()
 
 
-def test_a_table_column_missing_from_fields_yaml_is_refused(tmp_path):
+def _edited_schemas(tmp_path, name, old, new):
+    """A copy of schemas/ with one edit in `name`."""
     folder = tmp_path / "schemas"
     shutil.copytree(ROOT / "schemas", folder)
     (tmp_path / "VERSION").write_text("0.0.0\n")
-    text = (folder / "tables.yaml").read_text().replace("fields: [actor_id, alias]", "fields: [actor_id, alias, nickname]")
-    (folder / "tables.yaml").write_text(text)
+    text = (folder / name).read_text()
+    assert old in text
+    (folder / name).write_text(text.replace(old, new))
+    return folder
+
+
+def test_a_table_column_missing_from_fields_yaml_is_refused(tmp_path):
+    folder = _edited_schemas(tmp_path, "tables.yaml", "fields: [actor_id, alias]", "fields: [actor_id, alias, nickname]")
     with pytest.raises(SchemaDefinitionError, match="nickname"):
         load_schema.__wrapped__(folder)
 
 
 def test_an_unknown_key_in_a_field_definition_is_refused(tmp_path):
-    folder = tmp_path / "schemas"
-    shutil.copytree(ROOT / "schemas", folder)
-    (tmp_path / "VERSION").write_text("0.0.0\n")
-    text = (folder / "fields.yaml").read_text().replace("  max_length: 200\n", "  max_lenght: 200\n")
-    (folder / "fields.yaml").write_text(text)
+    folder = _edited_schemas(tmp_path, "fields.yaml", "  max_length: 200\n", "  max_lenght: 200\n")
     with pytest.raises(SchemaDefinitionError, match="max_lenght"):
         load_schema.__wrapped__(folder)
 

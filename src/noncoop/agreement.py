@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .resolve import resolve
-from .schema import load_schema
+from .schema import PROJECT, load_schema
 
-PROJECT = Path(__file__).resolve().parents[2]
 CODED = ("event_type", "status", "violent", "event_mode", "sharp_method", "date_precision")
 
 

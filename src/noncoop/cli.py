@@ -14,13 +14,12 @@ from .errors import BuildError
 from .package import descriptor_bytes
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
-from .schema import Schema, load_schema
+from .schema import PROJECT, Schema, load_schema
 from .tables import build_frames
 from .validate import validate_package, validate_tables
 from .viewer import render_viewer
 from .write import publish, recover, render_tables
 
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> dict[str, bytes]:

@@ -16,10 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .schema import load_schema
+from .schema import PROJECT, load_schema
 from .tables import DTYPES, typed
 
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 def load(table: str | None = None, root: str | Path | None = None) -> pd.DataFrame | dict[str, pd.DataFrame]:

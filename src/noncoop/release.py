@@ -17,9 +17,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .schema import Schema, load_schema
+from .schema import PROJECT, Schema, load_schema
 
-PROJECT = Path(__file__).resolve().parents[2]
 CONTENTS = ["README.md", "LICENSE", "CHANGELOG.md", "CITATION.cff", ".zenodo.json", "VERSION", "datapackage.json",
             "data/*", "docs/*.md", "docs/viewer/*.html", "articles/*.txt", "annotations/*.yaml", "schemas/*.yaml", "schemas/*.csv",
             "schemas/json/*.json"]

@@ -14,7 +14,8 @@ from typing import Any
 from .errors import Location, Problems
 from .read import load_yaml
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+PROJECT = Path(__file__).resolve().parents[2]  # the repository (or the unpacked source tree)
+SCHEMA_DIR = PROJECT / "schemas"
 TYPES = ("string", "integer", "number", "boolean", "date")
 _FIELD_KEYS = {"type", "description", "vocabulary", "pattern", "minimum", "maximum", "max_length",
                "check", "basis_for", "note"}
