@@ -44,6 +44,14 @@ def test_an_unknown_key_in_a_field_definition_is_refused(tmp_path):
         load_schema.__wrapped__(folder)
 
 
+def test_a_stray_key_in_a_code_definition_is_refused(tmp_path):
+    # an unquoted comma in a flow mapping splits a definition into a second key
+    folder = _edited_schemas(tmp_path, "vocabularies.yaml", '{definition: "Withdrawal of forces, personnel or relations."',
+                             "{definition: Withdrawal of forces, personnel or relations.")
+    with pytest.raises(SchemaDefinitionError, match="personnel or relations"):
+        load_schema.__wrapped__(folder)
+
+
 def test_rules_described_and_implemented_are_the_same_set(schema):
     assert set(RULES) == set(schema.rules)
     assert {r for t in schema.tables.values() for r in t.rules} <= set(RULES)

@@ -19,6 +19,7 @@ SCHEMA_DIR = PROJECT / "schemas"
 TYPES = ("string", "integer", "number", "boolean", "date")
 _FIELD_KEYS = {"type", "description", "vocabulary", "pattern", "minimum", "maximum", "max_length",
                "check", "basis_for", "note"}
+_CODE_KEYS = {"definition", "event_types", "event_type", "project"}
 _TABLE_KEYS = {"title", "description", "fields", "required", "primary_key", "foreign_keys",
                "annotation", "derived", "rules", "origin"}
 
@@ -154,6 +155,11 @@ def _unknown(problems: Problems, where: str, spec: dict, allowed: set[str]) -> b
 
 def _cross_check(schema: Schema, problems: Problems) -> None:
     where = Location("schemas/")
+    for v in schema.vocabularies.values():
+        for code, spec in v.codes.items():
+            if not isinstance(spec.get("definition"), str):
+                problems.add(where, f"vocabularies.{v.name}.{code}", spec, "a definition text")
+            _unknown(problems, f"vocabularies.yaml:{v.name}.{code}", spec, _CODE_KEYS)
     for f in schema.fields.values():
         if f.type not in TYPES:
             problems.add(where, f"fields.{f.name}.type", f.type, f"one of {TYPES}")
