@@ -195,7 +195,7 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
         else:
             row.update(derived)
             out.add("sources", row, Origin(doc, ("source",), _SOURCE_CELLS))
-    for section, letter in (("events", "e"), ("quotes", "q")):
+    for section in ("events", "quotes"):
         table = schema.tables[section]
         key = table.primary_key[0]
         for i, item in enumerate(doc.data[section]):
