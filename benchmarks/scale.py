@@ -191,10 +191,11 @@ def run(n: int, seed: int, keep: Path | None, frictionless: bool) -> dict:
         build = [sys.executable, str(ROOT / "build.py"), "--root", str(root), "--timings"]
         check_s, check_rss, _ = _timed(build + ["--check"])
         build_s, build_rss, err = _timed(build)
-        stages = json.loads(next(line for line in err.splitlines() if line.startswith("timings: "))[len("timings: "):])
+        stages, stage_rss = (json.loads(next(line for line in err.splitlines() if line.startswith(prefix))[len(prefix):])
+                             for prefix in ("timings: ", "peak_rss_mb: "))
         result = {**shape, "generate_s": round(generate_s, 2), "check_s": round(check_s, 2), "build_s": round(build_s, 2),
                   "peak_rss_mb": round(build_rss, 1), "check_peak_rss_mb": round(check_rss, 1),
-                  "stages_s": stages}
+                  "stages_s": stages, "stages_peak_rss_mb": stage_rss}
         if frictionless:
             cli = str(Path(sys.executable).with_name("frictionless"))
             result["frictionless_s"] = round(_timed([cli, "validate", "datapackage.json"], cwd=root)[0], 2)

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from noncoop.annotation_schema import KINDS, annotation_json_schema
-from noncoop.package import descriptor
+from noncoop.package import descriptor, digest
 from noncoop.schema import SchemaDefinitionError, load_schema
 from noncoop.validate import RULES, pandera_schema
 from noncoop.write import arrow_schema
@@ -112,4 +112,4 @@ def test_annotation_files_validate_against_the_published_json_schemas():
 
 
 def _fake_outputs(schema):
-    return {f"data/{t}.{ext}": b"" for t in schema.tables for ext in ("csv", "parquet")}
+    return {f"data/{t}.{ext}": digest(b"") for t in schema.tables for ext in ("csv", "parquet")}

@@ -76,7 +76,7 @@ def texts(tables):
 
 @pytest.fixture(scope="module")
 def pages(schema, tables, texts):
-    return render_viewer(schema, tables, texts)
+    return dict(render_viewer(schema, tables, texts))
 
 
 def _rows(tables, source_id):
@@ -113,12 +113,12 @@ def test_index_lists_articles_and_draws_a_bar_per_event(tables, pages):
 
 
 def test_output_is_byte_reproducible_and_independent_of_row_order_and_dtypes(schema, tables, texts, pages):
-    assert render_viewer(schema, tables, texts) == pages
+    assert dict(render_viewer(schema, tables, texts)) == pages
     # as inside the build: enums as plain strings, rows in another order, an index that is not 0..n
     shuffled = {name: df.astype({c: "string" for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)})
                 .sample(frac=1, random_state=1).set_axis(range(100, 100 + len(df)))
                 for name, df in tables.items()}
-    assert render_viewer(schema, shuffled, texts) == pages
+    assert dict(render_viewer(schema, shuffled, texts)) == pages
 
 
 SPECIAL = ('Tom & Jerry <b>bold</b> "double" \'single\' 😀 a</script><script>alert(1)</script><!-- x -->\r\n\n'
@@ -144,7 +144,7 @@ def _synthetic(tables, text):
 
 def test_special_characters_are_escaped(schema, tables):
     frames = _synthetic(tables, SPECIAL)
-    body = render_viewer(schema, frames, {"zz_special": SPECIAL})["docs/viewer/zz_special.html"].decode("utf-8")
+    body = dict(render_viewer(schema, frames, {"zz_special": SPECIAL}))["docs/viewer/zz_special.html"].decode("utf-8")
     page = Page(body)
     assert "".join(page.text) == SPECIAL
     assert page.spans() == {**dict(zip(frames["events"].event_id, frames["events"].evidence)),

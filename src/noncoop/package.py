@@ -51,26 +51,30 @@ def _field(schema: Schema, table: Table, f: Field) -> dict[str, Any]:
     return result
 
 
-def descriptor(schema: Schema, outputs: dict[str, bytes]) -> dict[str, Any]:
-    """The datapackage.json content for the rendered table files in `outputs`."""
+def digest(data: bytes) -> tuple[int, str]:
+    """A file's size and Frictionless hash."""
+    return len(data), "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def descriptor(schema: Schema, digests: dict[str, tuple[int, str]]) -> dict[str, Any]:
+    """The datapackage.json content for the table files whose `digest` is in `digests`."""
     meta = schema.package
     resources = []
     for name, table in schema.tables.items():
-        csv_data = outputs[f"data/{name}.csv"]
+        size, sha256 = digests[f"data/{name}.csv"]
         resources.append({
             "name": name, "type": "table", "title": table.title, "description": table.description,
             "path": f"data/{name}.csv", "scheme": "file", "format": "csv", "mediatype": "text/csv",
-            "encoding": "utf-8", "bytes": len(csv_data), "hash": "sha256:" + hashlib.sha256(csv_data).hexdigest(),
+            "encoding": "utf-8", "bytes": size, "hash": sha256,
             "dialect": {"delimiter": ",", "quoteChar": "\"", "doubleQuote": True, "header": True},
             "schema": table_schema(schema, table),
         })
     for name, table in schema.tables.items():
-        parquet = outputs[f"data/{name}.parquet"]
         resources.append({
             "name": f"{name}_parquet", "type": "table", "title": f"{table.title} (Parquet)",
             "description": table.description, "path": f"data/{name}.parquet", "scheme": "file",
             "format": "parquet", "mediatype": "application/vnd.apache.parquet",
-            "hash": "sha256:" + hashlib.sha256(parquet).hexdigest(),
+            "hash": digests[f"data/{name}.parquet"][1],
             "schema": table_schema(schema, table, "_parquet"),
         })
     package = {key: meta[key] for key in ("name", "title", "description", "version", "created", "keywords",
@@ -79,5 +83,5 @@ def descriptor(schema: Schema, outputs: dict[str, bytes]) -> dict[str, Any]:
     return package
 
 
-def descriptor_bytes(schema: Schema, outputs: dict[str, bytes]) -> bytes:
-    return (json.dumps(descriptor(schema, outputs), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+def descriptor_bytes(schema: Schema, digests: dict[str, tuple[int, str]]) -> bytes:
+    return (json.dumps(descriptor(schema, digests), indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -39,14 +39,21 @@ Path_ = tuple  # a path into a YAML document: keys and list indices
 
 @dataclass
 class Document:
-    """A parsed YAML file: plain data, and its node tree to locate any value or key."""
+    """A parsed YAML file: plain data, and the way to locate any value or key in it.
+
+    The node tree (about half a kilobyte per value) is not kept: it is composed again from the
+    file the first time a problem needs a line and column.
+    """
 
     file: str
     data: Any
-    root: Node
+    source: Path
+    root: Node | None = None
 
     def at(self, path: Path_, key: bool = False) -> Location:
         """Location of the value at `path` (or of its key), else of its nearest ancestor."""
+        if self.root is None:
+            self.root = yaml.compose(self.source.read_text(encoding="utf-8"), Loader=_LOADER)
         node, key_node = self.root, None
         for part in path:
             child = _child(node, part)
@@ -159,9 +166,10 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
         problems.add(Location(rel, 1, 1), "(document)", "an empty file" if not text.strip() else "only comments",
                      "a YAML mapping", "see annotations/ for examples")
         return None
-    doc = Document(rel, None, node)
+    doc = Document(rel, None, path, node)
     before = len(problems.items)
     doc.data = _convert(node, (), doc, problems, tags)
+    doc.root = None
     return doc if len(problems.items) == before else None
 
 

@@ -120,6 +120,7 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
                     problems.add(alias_origin.at("alias"), field_path(path + ("aliases", j)), alias,
                                  "a surface form that occurs verbatim in an article", occurs.nearest(alias))
                 out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias}, alias_origin)
+        doc.data = None
     sharp = Origin(None, file="schemas/sharp_198_methods.csv")
     for method in schema.sharp_methods:
         out.add("sharp_methods", dict(method), sharp)
@@ -221,6 +222,7 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
             if section == "events":
                 _event_extras(article, doc, path, item, row, origin, out, problems)
             out.add(section, row, origin)
+    doc.data = None  # the rows hold the values now; origins keep the document only to locate them
 
 
 def _event_extras(article: Article, doc: Document, path: tuple, item: dict, row: dict, origin: Origin,

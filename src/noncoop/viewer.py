@@ -12,6 +12,7 @@ import html
 import json
 from datetime import date, timedelta
 from string import Template
+from typing import Iterator
 
 import pandas as pd
 
@@ -21,22 +22,20 @@ FOLDER = "docs/viewer/"
 AXIS = ("2022-01-01", "2022-12-31")  # the timeline's axis, first and last day
 
 
-def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str]) -> dict[str, bytes]:
-    """Every viewer page as bytes: one page per article and the index."""
+def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
+    """Every viewer page as (path, bytes): one page per article, then the index."""
     rows = _resolved_rows(frames)
     codes = {f.name: {c: spec["definition"] for c, spec in schema.vocabularies[f.vocabulary].codes.items()}
              for t in ("events", "quotes") for f in schema.tables[t].fields if f.vocabulary}
     labels = {f.name: f.description for t in ("events", "quotes") for f in schema.tables[t].fields}
     sources = _records(frames["sources"], "source_id")
     by_source = _by_source(rows)
-    outputs = {}
     for source in sources:
         sid = source["source_id"]
         own = by_source.get(sid, {})
         data = {"codes": codes, "labels": labels, "rows": own}
-        outputs[f"{FOLDER}{sid}.html"] = _article_page(source, texts[sid], own, data).encode("utf-8")
-    outputs[f"{FOLDER}index.html"] = _index_page(schema, sources, rows).encode("utf-8")
-    return outputs
+        yield f"{FOLDER}{sid}.html", _article_page(source, texts[sid], own, data).encode("utf-8")
+    yield f"{FOLDER}index.html", _index_page(schema, sources, rows).encode("utf-8")
 
 
 # --- data -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -75,20 +76,16 @@ def csv_bytes(arrow: pa.Table) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def render_tables(schema: Schema, frames: dict[str, pd.DataFrame]) -> dict[str, bytes]:
-    """`data/<table>.parquet` and `data/<table>.csv` for every table, as bytes."""
-    outputs = {}
+def render_tables(schema: Schema, frames: dict[str, pd.DataFrame]) -> Iterator[tuple[str, bytes]]:
+    """`data/<table>.parquet` and `data/<table>.csv` for every table, as (path, bytes)."""
     for name, table in schema.tables.items():
         arrow = to_arrow(schema, table, frames[name])
-        outputs[f"data/{name}.parquet"] = parquet_bytes(arrow)
-        outputs[f"data/{name}.csv"] = csv_bytes(arrow)
-    return outputs
+        yield f"data/{name}.parquet", parquet_bytes(arrow)
+        yield f"data/{name}.csv", csv_bytes(arrow)
 
 
-def changed(root: Path, outputs: dict[str, bytes]) -> list[str]:
-    """The outputs whose bytes differ from the published files."""
-    return [rel for rel, data in outputs.items()
-            if not (root / rel).is_file() or (root / rel).read_bytes() != data]
+def _unchanged(path: Path, data: bytes) -> bool:
+    return path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
 
 
 def recover(root: Path) -> str | None:
@@ -109,22 +106,28 @@ def recover(root: Path) -> str | None:
     return "discarded an interrupted build's staging folder"
 
 
-def publish(root: Path, outputs: dict[str, bytes], pause=lambda point: None) -> list[str]:
-    """Replace the changed published files all-or-nothing; return what changed."""
+def publish(root: Path, outputs: Iterable[tuple[str, bytes]], pause=lambda point: None) -> list[str]:
+    """Replace the changed published files all-or-nothing; return what changed.
+
+    Outputs are consumed one at a time: each changed one is written to the staging folder as it
+    comes, so memory holds one output, not the package.
+    """
     recover(root)
-    todo = changed(root, outputs)
-    if not todo:
-        return []
     staging = root / STAGING
-    staging.mkdir()
-    for rel in todo:
+    todo = []
+    for rel, data in outputs:
+        if _unchanged(root / rel, data):
+            continue
         target = staging / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as handle:
-            handle.write(outputs[rel])
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        todo.append(rel)
         pause("staged")
+    if not todo:
+        return []
     tmp = staging / (COMMIT + ".tmp")
     tmp.write_text(json.dumps(todo), encoding="utf-8")
     _fsync(tmp)
