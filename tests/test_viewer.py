@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -281,3 +282,33 @@ def test_index_page_in_chromium(browser, shoot, site, tables):
     assert browser.find_element(By.ID, "detail").get_attribute("data-id") == target
     assert browser.find_elements(By.CSS_SELECTOR, f'#text mark.sel[data-ids~="{target}"]')
     assert not _errors(browser)
+
+
+def test_large_corpus_index_draws_each_article_as_the_union_of_its_event_intervals(schema, tables, texts,
+                                                                                   monkeypatch):
+    import noncoop.viewer as viewer
+
+    monkeypatch.setattr(viewer, "TIMELINE_DETAIL_ARTICLES", 1)  # the two articles count as a large corpus
+    markup = dict(render_viewer(schema, tables, texts))["docs/viewer/index.html"].decode("utf-8")
+    page = Page(markup)
+    assert len([a for t, a in page.tags if t == "div" and a.get("class") == "tl-row"]) == len(tables["sources"])
+    day, first, last = pd.Timedelta(days=1), pd.Timestamp(viewer.AXIS[0]), pd.Timestamp(viewer.AXIS[1])
+    percent = (last - first + day) / 100
+    events = tables["events"]
+    for sid in tables["sources"].source_id:
+        timeline = markup.split('<div class="tl">', 1)[1]
+        row = timeline.split(f'<a href="{sid}.html">{sid}</a>', 1)[1].split('<div class="tl-row">', 1)[0]
+        merged = []
+        for left, title in re.findall(r'class="bar" style="left:([0-9.]+)%[^"]*" title="([^"]+)"', row):
+            start, _, end = title.partition(" – ")
+            merged.append((pd.Timestamp(start), pd.Timestamp(end or start)))
+            assert abs(first + float(left) * percent - merged[-1][0]) < pd.Timedelta(hours=1)  # drawn where it says
+        own = events[events.source_id == sid]
+        clipped = [(max(s, first), min(e, last)) for s, e in zip(own.date_start, own.date_end) if s <= last and e >= first]
+        assert clipped and merged
+        for (_, a_end), (b_start, _) in zip(merged, merged[1:]):
+            assert a_end + day < b_start  # disjoint and not touching: truly merged
+        for s, e in clipped:  # every event's days lie in one bar
+            assert any(a <= s and e <= b for a, b in merged), (sid, s, e)
+        for a, b in merged:  # and every bar starts and ends where some event does
+            assert a in {s for s, _ in clipped} and b in {e for _, e in clipped}, (sid, a, b)

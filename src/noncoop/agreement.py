@@ -35,7 +35,7 @@ def _spans(root: Path, table: str, fields: tuple[str, ...]) -> list[dict[str, An
         resolved, _ = resolve(root, schema)
     key = schema.tables[table].primary_key[0]
     return [{k: row.get(k) for k in ("source_id", "char_start", "char_end", *fields)} | {"id": row[key]}
-            for row in resolved.rows[table]]
+            for row in resolved.records(table)]
 
 
 def match(a: list[dict], b: list[dict]) -> list[tuple[dict, dict]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -238,7 +239,9 @@ def _convert(node: Node, path: Path_, doc: Document, problems: Problems, tags: d
                      "remove the '!' tag")
         return None
     if isinstance(node, ScalarNode):
-        return node.value if node.style else _plain(node.value)
+        value = node.value if node.style else _plain(node.value)
+        # codes, IDs and dates recur thousands of times: keep one copy of each
+        return sys.intern(value) if type(value) is str and len(value) <= 64 else value
     if isinstance(node, SequenceNode):
         return [_convert(item, path + (i,), doc, problems, tags) for i, item in enumerate(node.value)]
     if not isinstance(node, MappingNode):

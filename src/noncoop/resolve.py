@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import fastjsonschema
 from jsonschema import Draft7Validator
@@ -30,7 +30,7 @@ _PUNCTUATION = str.maketrans({**dict.fromkeys("'\u2018\u2019\u201a\u201c\u201d\u
                               "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # any quote mark matches any other
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a row was written: a document and an item path; cells are located only when needed.
 
@@ -60,18 +60,31 @@ _PLACE_CELLS = {"latitude": ("geonames_id",), "longitude": ("geonames_id",), "ga
 
 @dataclass
 class Resolved:
-    """Rows per table, the origin of every row, the articles, and what was left out."""
+    """Rows per table (kept by column: a list of values per column, far smaller than a dict per
+    row), the origin of every row, the articles, and what was left out."""
 
-    rows: dict[str, list[dict[str, Any]]]
+    columns: dict[str, dict[str, list]]
     origins: dict[str, list[Origin]]
     articles: dict[str, Article] = field(default_factory=dict)
     skipped_ids: set[str] = field(default_factory=set)
     skipped_sources: set[str] = field(default_factory=set)
     skipped_tables: set[str] = field(default_factory=set)  # registries that could not be read at all
 
+    @classmethod
+    def empty(cls, schema: Schema) -> Resolved:
+        return cls({t: {c: [] for c in table.columns} for t, table in schema.tables.items()},
+                   {t: [] for t in schema.tables})
+
     def add(self, table: str, row: dict[str, Any], origin: Origin) -> None:
-        self.rows[table].append(row)
+        """Append a row; keys that are not columns of `table` are dropped."""
+        for column, values in self.columns[table].items():
+            values.append(row.get(column))
         self.origins[table].append(origin)
+
+    def records(self, table: str) -> Iterator[dict[str, Any]]:
+        """The rows of `table` as dicts, in the order they were added."""
+        names = list(self.columns[table])
+        return (dict(zip(names, values)) for values in zip(*self.columns[table].values()))
 
     def was_skipped(self, value: Any, table: str = "") -> bool:
         """True when `value` (of `table`) names an item left out because of an earlier error."""
@@ -83,7 +96,7 @@ class Resolved:
 def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
     """Read every annotation file under `root` and turn it into rows."""
     problems = Problems()
-    out = Resolved({t: [] for t in schema.tables}, {t: [] for t in schema.tables})
+    out = Resolved.empty(schema)
     validators = {kind: _validators(schema, kind) for kind in KINDS}
     corpus_texts: list[str | None] = []  # None: an article that could not be used
     files = annotation_files(root, problems)
@@ -136,12 +149,13 @@ class _alias_finder:
         self.refs: dict[tuple[str, str], set[str]] = {}
         for table, columns in (("event_actors", ("actor_id",)), ("events", ("claimed_by", "place_id")),
                                ("quotes", ("speaker_id",))):
-            for row in out.rows[table]:
-                source = row.get("source_id") or row["event_id"].rsplit("-", 1)[0]
-                for column in columns:
-                    if row.get(column):
-                        kind = "places" if column == "place_id" else "actors"
-                        self.refs.setdefault((kind, row[column]), set()).add(source)
+            rows = out.columns[table]
+            sources = rows.get("source_id") or [event_id.rsplit("-", 1)[0] for event_id in rows["event_id"]]
+            for column in columns:
+                kind = "places" if column == "place_id" else "actors"
+                for source, value in zip(sources, rows[column]):
+                    if value:
+                        self.refs.setdefault((kind, value), set()).add(source)
         self.articles = out.articles
 
     @property

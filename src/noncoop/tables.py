@@ -15,11 +15,12 @@ DTYPES = {"string": "string", "integer": "Int64", "number": "Float64", "boolean"
           "date": "datetime64[s]"}
 
 
-def frame(table: Table, rows: list[dict]) -> pd.DataFrame:
-    """One table's rows as a typed frame sorted by primary key (index = row number in `rows`)."""
+def frame(table: Table, columns: dict[str, list]) -> pd.DataFrame:
+    """One table's rows, given by column, as a typed frame sorted by primary key (index = row
+    number in `Resolved.origins`)."""
     data = {}
     for f in table.fields:
-        values = [row.get(f.name) for row in rows]
+        values = columns[f.name]
         if f.type == "date":
             data[f.name] = pd.Series(pd.to_datetime(values), dtype=DTYPES["date"])
         else:
@@ -29,7 +30,8 @@ def frame(table: Table, rows: list[dict]) -> pd.DataFrame:
 
 
 def build_frames(schema: Schema, resolved: Resolved) -> dict[str, pd.DataFrame]:
-    return {name: frame(table, resolved.rows[name]) for name, table in schema.tables.items()}
+    """Every table as a frame; each table's Python values are released once it is built."""
+    return {name: frame(table, resolved.columns.pop(name)) for name, table in schema.tables.items()}
 
 
 def typed(schema: Schema, table: Table, df: pd.DataFrame) -> pd.DataFrame:

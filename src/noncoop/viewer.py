@@ -20,22 +20,33 @@ from .schema import Schema
 
 FOLDER = "docs/viewer/"
 AXIS = ("2022-01-01", "2022-12-31")  # the timeline's axis, first and last day
+ARTICLES_PER_BATCH = 200  # articles whose rows are turned into Python values at once
+TIMELINE_DETAIL_ARTICLES = 50  # above this the index timeline has one row per article, not per event
 
 
 def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-    """Every viewer page as (path, bytes): one page per article, then the index."""
-    rows = _resolved_rows(frames)
+    """Every viewer page as (path, bytes): one page per article, then the index.
+
+    Rows are turned into Python values one article at a time, so memory does not grow with the
+    corpus; cross-article facts (linked events, quoted events) are joined beforehand, by column.
+    """
     codes = {f.name: {c: spec["definition"] for c, spec in schema.vocabularies[f.vocabulary].codes.items()}
              for t in ("events", "quotes") for f in schema.tables[t].fields if f.vocabulary}
     labels = {f.name: f.description for t in ("events", "quotes") for f in schema.tables[t].fields}
     sources = _records(frames["sources"], "source_id")
-    by_source = _by_source(rows)
-    for source in sources:
-        sid = source["source_id"]
-        own = by_source.get(sid, {})
-        data = {"codes": codes, "labels": labels, "rows": own}
-        yield f"{FOLDER}{sid}.html", _article_page(source, texts[sid], own, data).encode("utf-8")
-    yield f"{FOLDER}index.html", _index_page(schema, sources, rows).encode("utf-8")
+    articles = _Articles(frames)
+    detailed = len(sources) <= TIMELINE_DETAIL_ARTICLES
+    timeline, counts = {}, {}
+    for first in range(0, len(sources), ARTICLES_PER_BATCH):
+        batch = sources[first:first + ARTICLES_PER_BATCH]
+        for source, own in zip(batch, articles.items([s["source_id"] for s in batch])):
+            sid = source["source_id"]
+            data = {"codes": codes, "labels": labels, "rows": own}
+            yield f"{FOLDER}{sid}.html", _article_page(source, texts[sid], own, data).encode("utf-8")
+            events = [it["row"] for it in own.values() if it["table"] == "events"]
+            counts[sid] = (len(events), len(own) - len(events))
+            timeline[sid] = (_timeline_rows if detailed else _timeline_summary)(events)
+    yield f"{FOLDER}index.html", _index_page(schema, sources, counts, timeline, detailed).encode("utf-8")
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -55,43 +66,82 @@ def _records(df: pd.DataFrame, *key: str) -> list[dict]:
     return sorted(records, key=lambda r: tuple(r[k] for k in key))
 
 
-def _by_source(rows: dict[str, dict]) -> dict[str, dict[str, dict]]:
-    """The rows grouped by article, each group in the order of `rows`."""
-    groups: dict[str, dict[str, dict]] = {}
-    for i, item in rows.items():
-        groups.setdefault(item["row"]["source_id"], {})[i] = item
-    return groups
+class _Articles:
+    """The events and quotes of one article at a time, with what a reviewer needs to read them."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame]):
+        self.actors = {r["actor_id"]: r["name"] for r in _records(frames["actors"], "actor_id")}
+        self.places = {r["place_id"]: r["name"] for r in _records(frames["places"], "place_id")}
+        self.sharp = {r["number"]: r["method_name"] for r in _records(frames["sharp_methods"], "number")}
+        events, quotes, links = frames["events"], frames["quotes"], frames["event_links"]
+        ids = events["event_id"].astype(object).to_numpy()
+        source_of = pd.Series(events["source_id"].astype(object).to_numpy(), index=ids)
+        summary_of = pd.Series(events["summary"].astype(object).to_numpy(), index=ids)
+        quotes = quotes.assign(event_summary=quotes["event_id"].map(summary_of))
+        links = links.assign(**{f"{side}_{what}": links[column].map(lookup)
+                                for side, column in (("from", "event_id"), ("to", "linked_event_id"))
+                                for what, lookup in (("source", source_of), ("summary", summary_of))})
+        self.frames = {"events": events, "quotes": quotes, "event_actors": frames["event_actors"], "links": links}
+        self.groups = {  # frame -> article -> row positions, for each way a row belongs to an article
+            ("events", "own"): _positions(events["source_id"]),
+            ("quotes", "own"): _positions(quotes["source_id"]),
+            ("quotes", "of_event"): _positions(quotes["event_id"].map(source_of)),
+            ("event_actors", "own"): _positions(frames["event_actors"]["event_id"].map(source_of)),
+            ("links", "from"): _positions(links["from_source"]),
+            ("links", "to"): _positions(links["to_source"]),
+        }
+
+    def _rows(self, name: str, sids: list[str], *ways: str, key: tuple[str, ...]) -> list[list[dict]]:
+        """Per article of `sids`, its rows of frame `name` sorted by `key` (converted in one go)."""
+        positions = [sorted({int(i) for way in ways for i in self.groups[(name, way)].get(sid, ())}) for sid in sids]
+        records = _records(self.frames[name].iloc[[i for own in positions for i in own]])
+        out, at = [], 0
+        for own in positions:
+            out.append(sorted(records[at:at + len(own)], key=lambda r: tuple(r[k] for k in key)))
+            at += len(own)
+        return out
+
+    def items(self, sids: list[str]) -> Iterator[dict[str, dict]]:
+        """Per article: {event or quote ID: {"table", "row", "ref"}}; `ref` holds the names and links a
+        reviewer needs."""
+        parts = zip(self._rows("events", sids, "own", key=("event_id",)),
+                    self._rows("quotes", sids, "own", key=("quote_id",)),
+                    self._rows("quotes", sids, "of_event", key=("quote_id",)),
+                    self._rows("event_actors", sids, "own", key=("event_id", "role", "actor_id")),
+                    self._rows("links", sids, "from", "to", key=("event_id", "link_type", "linked_event_id")))
+        for events, quotes, quoted, roles, links in parts:
+            yield self._items(events, quotes, quoted, roles, links)
+
+    def _items(self, events: list[dict], quotes: list[dict], quoted: list[dict], roles: list[dict],
+               links: list[dict]) -> dict[str, dict]:
+        quotes_of: dict[str, list[str]] = {}
+        for q in quoted:
+            quotes_of.setdefault(q["event_id"], []).append(q["quote_id"])
+        items = {}
+        for r in events:
+            ref = {"claimed_by": self.actors.get(r["claimed_by"]), "place": self.places.get(r["place_id"]),
+                   "sharp_method": self.sharp.get(r["sharp_method"]), "actor": [], "recipient": [], "links": [],
+                   "quotes": quotes_of.get(r["event_id"], [])}
+            items[r["event_id"]] = {"table": "events", "row": r, "ref": ref}
+        for a in roles:
+            items[a["event_id"]]["ref"][a["role"]].append(self.actors.get(a["actor_id"], a["actor_id"]))
+        for link in links:
+            for here, there, direction in (("event_id", "to", "out"), ("linked_event_id", "from", "in")):
+                if link[here] in items:
+                    other = link["linked_event_id" if there == "to" else "event_id"]
+                    items[link[here]]["ref"]["links"].append(
+                        {"type": link["link_type"], "direction": direction, "id": other,
+                         "source_id": link[f"{there}_source"], "summary": link[f"{there}_summary"],
+                         "note": link["link_note"]})
+        for r in quotes:
+            ref = {"speaker": self.actors.get(r["speaker_id"]), "event_summary": r.pop("event_summary")}
+            items[r["quote_id"]] = {"table": "quotes", "row": r, "ref": ref}
+        return items
 
 
-def _resolved_rows(frames: dict[str, pd.DataFrame]) -> dict[str, dict]:
-    """{event or quote ID: {"table", "row", "ref"}}; `ref` holds the names and links a reviewer needs."""
-    actors = {r["actor_id"]: r["name"] for r in _records(frames["actors"], "actor_id")}
-    places = {r["place_id"]: r["name"] for r in _records(frames["places"], "place_id")}
-    sharp = {r["number"]: r["method_name"] for r in _records(frames["sharp_methods"], "number")}
-    events = {r["event_id"]: r for r in _records(frames["events"], "event_id")}
-    quotes = {r["quote_id"]: r for r in _records(frames["quotes"], "quote_id")}
-    quotes_of: dict[str, list[str]] = {}
-    for qid, qr in quotes.items():
-        quotes_of.setdefault(qr["event_id"], []).append(qid)
-    items = {}
-    for eid, r in events.items():
-        ref = {"claimed_by": actors.get(r["claimed_by"]), "place": places.get(r["place_id"]),
-               "sharp_method": sharp.get(r["sharp_method"]), "actor": [], "recipient": [], "links": [],
-               "quotes": quotes_of.get(eid, [])}
-        items[eid] = {"table": "events", "row": r, "ref": ref}
-    for a in _records(frames["event_actors"], "event_id", "role", "actor_id"):
-        items[a["event_id"]]["ref"][a["role"]].append(actors.get(a["actor_id"], a["actor_id"]))
-    for link in _records(frames["event_links"], "event_id", "link_type", "linked_event_id"):
-        for here, there, direction in (("event_id", "linked_event_id", "out"), ("linked_event_id", "event_id", "in")):
-            other = events[link[there]]
-            items[link[here]]["ref"]["links"].append(
-                {"type": link["link_type"], "direction": direction, "id": other["event_id"],
-                 "source_id": other["source_id"], "summary": other["summary"], "note": link["link_note"]})
-    for qid, r in quotes.items():
-        ref = {"speaker": actors.get(r["speaker_id"]),
-               "event_summary": events[r["event_id"]]["summary"] if r["event_id"] else None}
-        items[qid] = {"table": "quotes", "row": r, "ref": ref}
-    return items
+def _positions(keys: pd.Series) -> dict:
+    """{key: row positions} of a column (missing keys left out)."""
+    return pd.Series(range(len(keys)), dtype="int64").groupby(keys.astype(object).to_numpy(), sort=False).indices
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -174,21 +224,24 @@ def _article_page(source: dict, text: str, items: dict[str, dict], data: dict) -
         counts=f"{len(events)} events · {len(quotes)} quotes", data=_json(data))
 
 
-def _index_page(schema: Schema, sources: list[dict], rows: dict[str, dict]) -> str:
+def _index_page(schema: Schema, sources: list[dict], counts: dict[str, tuple[int, int]], timeline: dict,
+                detailed: bool) -> str:
     body = []
-    groups = _by_source(rows)
     for s in sources:
         sid = s["source_id"]
-        mine = [it["table"] for it in groups.get(sid, {}).values()]
+        events, quotes = counts[sid]
         body.append(
             f'<tr><td><a href="{_esc(sid)}.html">{_esc(sid)}</a></td><td>{_esc(s["outlet"] or "—")}</td>'
             f'<td>{_esc(s["title"] or "—")}</td><td>{_esc(_interval(s["published_start"], s["published_end"]))}'
             f' <span class="muted">({_esc(s["published_precision"])})</span></td>'
-            f'<td class="num">{mine.count("events")}</td><td class="num">{mine.count("quotes")}</td></tr>')
+            f'<td class="num">{events}</td><td class="num">{quotes}</td></tr>')
     meta = schema.package
+    note = "" if detailed else (
+        f'<p class="muted">With more than {TIMELINE_DETAIL_ARTICLES} articles the timeline has one row per article: '
+        "the union of its events' intervals. Each event is on its article's page.</p>")
     return INDEX.substitute(css=CSS, title=_esc(meta["title"]), version=_esc(meta["version"]),
                             articles="".join(body), count=len(sources), axis=f"{AXIS[0]} to {AXIS[1]}",
-                            timeline=_timeline(sources, rows))
+                            timeline=note + _timeline(sources, counts, timeline, detailed))
 
 
 def _pos(day: str, end: bool = False) -> float:
@@ -203,25 +256,54 @@ def _span_style(start: str, end: str) -> str:
     return f"left:{left:.3f}%;width:{_pos(end, end=True) - left:.3f}%"
 
 
-def _timeline(sources: list[dict], rows: dict[str, dict]) -> str:
-    """Events as bars on the axis, one group per article, the publication interval shaded."""
+def _timeline(sources: list[dict], counts: dict[str, tuple[int, int]], rows: dict, detailed: bool) -> str:
+    """The axis, then per article (the publication interval shaded) its event rows, or one row."""
     firsts = [date(int(AXIS[0][:4]), m, 1) for m in range(1, 13)]
     months = "".join(f'<span class="tick" style="left:{_pos(d.isoformat()):.3f}%">{d:%b}</span>' for d in firsts)
     grid = "".join(f'<span class="gridline" style="left:{_pos(d.isoformat()):.3f}%"></span>' for d in firsts[1:])
     out = [f'<div class="tl-row tl-axis"><span></span><div class="tl-track">{months}</div></div>']
-    groups = _by_source(rows)
+    if not detailed:
+        out.append(f'<div class="tl-body"><div class="tl-grid">{grid}</div>')
     for s in sources:
         sid = s["source_id"]
-        events = sorted((it["row"] for it in groups.get(sid, {}).values() if it["table"] == "events"),
-                        key=lambda r: (r["date_start"], r["date_end"], r["event_id"]))
         pub = f'<span class="pub" style="{_span_style(s["published_start"], s["published_end"])}"></span>'
-        lines = [f'<h3>{_esc(sid)} <span class="muted">{_esc(s["outlet"] or "")} · {len(events)} events</span></h3>',
-                 f'<div class="tl-body"><div class="tl-grid">{grid}{pub}</div>']
-        for r in events:
-            lines.append(f'<div class="tl-row"><span class="tl-label">{_timeline_label(r)}</span>'
-                         f'<div class="tl-track">{_timeline_bars(r)}</div></div>')
-        out += lines + ["</div>"]
-    return "".join(out)
+        if detailed:
+            out += [f'<h3>{_esc(sid)} <span class="muted">{_esc(s["outlet"] or "")} · {counts[sid][0]} events</span></h3>',
+                    f'<div class="tl-body"><div class="tl-grid">{grid}{pub}</div>', *rows[sid], "</div>"]
+        else:
+            bars, note = rows[sid]
+            out.append(f'<div class="tl-row"><span class="tl-label"><a href="{_esc(sid)}.html">{_esc(sid)}</a> '
+                       f'<span class="muted">· {counts[sid][0]} events{note}</span></span>'
+                       f'<div class="tl-track">{pub}{bars}</div></div>')
+    return "".join(out) + ("" if detailed else "</div>")
+
+
+def _timeline_rows(events: list[dict]) -> list[str]:
+    """One timeline row per event, in date order."""
+    return [f'<div class="tl-row"><span class="tl-label">{_timeline_label(r)}</span>'
+            f'<div class="tl-track">{_timeline_bars(r)}</div></div>'
+            for r in sorted(events, key=lambda r: (r["date_start"], r["date_end"], r["event_id"]))]
+
+
+def _timeline_summary(events: list[dict]) -> tuple[str, str]:
+    """An article's events as the union of their intervals on the axis, and a note of what is not drawn."""
+    merged: list[list[str]] = []
+    off = conflicts = 0
+    for r in sorted(events, key=lambda r: (r["date_start"], r["date_end"])):
+        conflicts += bool(r["date_conflict"])
+        start, end = max(r["date_start"], AXIS[0]), min(r["date_end"], AXIS[1])
+        if start > end:
+            off += 1
+        elif merged and start <= (date.fromisoformat(merged[-1][1]) + timedelta(days=1)).isoformat():
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    bars = "".join(f'<span class="bar" style="{_span_style(a, b)}" title="{_esc(_interval(a, b))}"></span>'
+                   for a, b in merged)
+    note = (f", {off} off the axis" if off else "") + (
+        f' <span class="warn" title="outside evidence dates {conflicts} event(s) differently">⚠ {conflicts}</span>'
+        if conflicts else "")
+    return bars, note
 
 
 def _timeline_label(r: dict) -> str:

@@ -71,8 +71,9 @@ def csv_bytes(arrow: pa.Table) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(arrow.column_names)
-    columns = [arrow.column(i).to_pylist() for i in range(arrow.num_columns)]
-    writer.writerows([_cell(v) for v in row] for row in zip(*columns))
+    for batch in arrow.to_batches(max_chunksize=10_000):  # Python values for 10,000 rows at a time
+        columns = [column.to_pylist() for column in batch.columns]
+        writer.writerows([_cell(v) for v in row] for row in zip(*columns))
     return buffer.getvalue().encode("utf-8")
 
 
