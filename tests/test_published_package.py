@@ -107,6 +107,30 @@ def test_csv_follows_the_dialect(schema):
         assert all(row[i] in ("true", "false", "") for row in rows[1:] for i in booleans)
 
 
+def test_csv_cells_of_every_type_read_back_as_written():
+    """Cells are rendered by column (Arrow casts); each type must come out as a reader expects."""
+    from datetime import date
+
+    import pyarrow as pa
+
+    from noncoop.write import csv_bytes
+
+    table = pa.table({
+        "i": pa.array([1, -5, None, 2**62], pa.int64()),
+        "f": pa.array([46.6354, 1e-05, None, 0.1], pa.float64()),
+        "b": pa.array([True, False, None, True]),
+        "d": pa.array([date(2022, 7, 28), None, date(1, 1, 1), date(2022, 12, 31)], pa.date32()),
+        "c": pa.array(["ASSAULT", None, "ASSAULT", "PROTEST"]).dictionary_encode(),
+        "s": pa.array(['he said "no", then\nleft', None, "", "Київ"]),
+    })
+    rows = list(csv.reader(io.StringIO(csv_bytes(table).decode("utf-8"), newline="")))
+    assert rows == [["i", "f", "b", "d", "c", "s"],
+                    ["1", "46.6354", "true", "2022-07-28", "ASSAULT", 'he said "no", then\nleft'],
+                    ["-5", "1e-05", "false", "", "", ""],
+                    ["", "", "", "0001-01-01", "ASSAULT", ""],
+                    ["4611686018427387904", "0.1", "true", "2022-12-31", "PROTEST", "Київ"]]
+
+
 def test_rows_are_sorted_by_primary_key(schema):
     for table in TABLES:
         keys = schema.tables[table].primary_key

@@ -15,6 +15,8 @@ from string import Template
 from typing import Iterator
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .schema import Schema
 
@@ -51,19 +53,14 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
 
 # --- data -------------------------------------------------------------------------------------
 
-def _value(v):
-    """A cell as a JSON value: missing -> None, dates -> 'YYYY-MM-DD', numpy scalars -> Python."""
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-        return None
-    if isinstance(v, (pd.Timestamp, date)):
-        return v.strftime("%Y-%m-%d")
-    return v.item() if hasattr(v, "item") else v
-
-
 def _records(df: pd.DataFrame, *key: str) -> list[dict]:
-    """The rows of a frame (from the build or from `load()`) as plain dicts, sorted by `key`."""
-    records = [{k: _value(v) for k, v in r.items()} for r in df.astype(object).to_dict("records")]
-    return sorted(records, key=lambda r: tuple(r[k] for k in key))
+    """The rows of a frame (from the build or from `load()`) as plain dicts of JSON values (missing:
+    None; dates: 'YYYY-MM-DD'), sorted by `key`; converted by column, through Arrow."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    columns = [pc.strftime(c, "%Y-%m-%d") if pa.types.is_timestamp(c.type) or pa.types.is_date(c.type) else c
+               for c in table.columns]
+    records = pa.table(columns, names=table.column_names).to_pylist()
+    return sorted(records, key=lambda r: tuple(r[k] for k in key)) if key else records
 
 
 class _Articles:

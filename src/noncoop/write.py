@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .schema import Field, Schema, Table
@@ -54,16 +55,14 @@ def parquet_bytes(arrow: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def _cell(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+def _csv_texts(column: pa.ChunkedArray | pa.Array) -> list[str]:
+    """A column's CSV cells: '' for missing, true/false, ISO dates, floats as Python writes them."""
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if pa.types.is_floating(kind):  # repr: the shortest text that reads back as the same number
+        return ["" if v is None else repr(v) for v in column.to_pylist()]
+    if pa.types.is_boolean(kind):
+        column = pc.if_else(column, "true", "false")
+    return column.cast(pa.string()).fill_null("").to_pylist()
 
 
 def csv_bytes(arrow: pa.Table) -> bytes:
@@ -71,9 +70,8 @@ def csv_bytes(arrow: pa.Table) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(arrow.column_names)
-    for batch in arrow.to_batches(max_chunksize=10_000):  # Python values for 10,000 rows at a time
-        columns = [column.to_pylist() for column in batch.columns]
-        writer.writerows([_cell(v) for v in row] for row in zip(*columns))
+    for batch in arrow.to_batches(max_chunksize=10_000):  # Python strings for 10,000 rows at a time
+        writer.writerows(zip(*(_csv_texts(column) for column in batch.columns)))
     return buffer.getvalue().encode("utf-8")
 
 
@@ -121,14 +119,12 @@ def publish(root: Path, outputs: Iterable[tuple[str, bytes]], pause=lambda point
             continue
         target = staging / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        target.write_bytes(data)
         todo.append(rel)
         pause("staged")
     if not todo:
         return []
+    os.sync()  # every staged file is on disk before the commit record can be (one flush, not one per file)
     tmp = staging / (COMMIT + ".tmp")
     tmp.write_text(json.dumps(todo), encoding="utf-8")
     _fsync(tmp)
