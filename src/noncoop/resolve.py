@@ -289,7 +289,20 @@ def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Pro
 def _validators(schema: Schema, kind: str) -> tuple[Any, Draft7Validator]:
     """A compiled validator for the common case (valid), and jsonschema's for located messages."""
     js = annotation_json_schema(schema, kind)
-    return fastjsonschema.compile(js), Draft7Validator(js)
+    return fastjsonschema.compile(_inlined(js, js["definitions"])), Draft7Validator(js)
+
+
+def _inlined(node: Any, definitions: dict) -> Any:
+    """`node` with every `#/definitions/` reference replaced by its definition (the compiled
+    validator formats a name for each reference it follows, even when the value is valid)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/definitions/"):
+            return _inlined(definitions[ref.removeprefix("#/definitions/")], definitions)
+        return {k: _inlined(v, definitions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inlined(v, definitions) for v in node]
+    return node
 
 
 def _schema_problems(doc: Document, validators: tuple, problems: Problems) -> set[tuple]:
