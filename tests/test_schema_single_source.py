@@ -5,6 +5,7 @@ import json
 import shutil
 
 import jsonschema
+import pandas as pd
 import pytest
 
 from noncoop.annotation_schema import KINDS, annotation_json_schema
@@ -50,6 +51,16 @@ def test_a_stray_key_in_a_code_definition_is_refused(tmp_path):
                              "{definition: Withdrawal of forces, personnel or relations.")
     with pytest.raises(SchemaDefinitionError, match="personnel or relations"):
         load_schema.__wrapped__(folder)
+
+
+def test_row_rules_use_the_schema_they_are_given(tmp_path, schema):
+    """A rule reads its vocabularies from the schema being validated, not from the project's."""
+    folder = _edited_schemas(tmp_path, "vocabularies.yaml", "event_types: [CONSULT]}", "event_types: [PROTEST]}")
+    edited = load_schema.__wrapped__(folder)
+    fits, _ = RULES["mode_fits_type"]
+    events = pd.DataFrame({"event_mode": ["visit", "visit"], "event_type": ["CONSULT", "PROTEST"]})
+    assert fits(events, schema).tolist() == [True, False]
+    assert fits(events, edited).tolist() == [False, True]
 
 
 def test_rules_described_and_implemented_are_the_same_set(schema):

@@ -7,7 +7,7 @@ located at the file and line the value came from.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import partial
 from typing import Callable
 
 import pandas as pd
@@ -15,16 +15,17 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from .errors import Location, Problems, did_you_mean
-from .schema import Field, Schema, Table
+from .schema import Schema, Table
 from .tables import DTYPES
 
 Origins = dict[str, list]  # table -> per row an object whose .at(column) gives a Location
-RuleFn = Callable[[pd.DataFrame], pd.Series]
+RuleFn = Callable[[pd.DataFrame, Schema], pd.Series]
 RULES: dict[str, tuple[RuleFn, tuple[str, ...]]] = {}  # name -> (ok-mask, columns to blame)
 
 
 def rule(name: str, *blame: str):
-    """Register a row rule of rules.yaml: a function returning True for the rows that pass."""
+    """Register a row rule of rules.yaml: a function of (frame, schema) returning True for the rows
+    that pass."""
     def register(fn: RuleFn) -> RuleFn:
         RULES[name] = (fn, blame)
         return fn
@@ -46,17 +47,17 @@ def _interval(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 @rule("published_order", "published_end")
-def _published_order(df):
+def _published_order(df, schema):
     return _le(df.published_start, df.published_end)
 
 
 @rule("date_order", "date_end", "external_date_end")
-def _date_order(df):
+def _date_order(df, schema):
     return _le(df.date_start, df.date_end) & _le(df.external_date_start, df.external_date_end)
 
 
 @rule("precision_fits_interval", "date_precision", "published_precision")
-def _precision_fits(df):
+def _precision_fits(df, schema):
     start, end, precision = _interval(df)
     days = (end - start).dt.days
     same_month = (start.dt.year == end.dt.year) & (start.dt.month == end.dt.month)
@@ -71,9 +72,9 @@ def _precision_fits(df):
 
 
 @rule("basis_pairs", "outlet_basis")
-def _basis_pairs(df):
+def _basis_pairs(df, schema):
     ok = pd.Series(True, index=df.index)
-    for f in _schema_fields_with_basis(tuple(df.columns)):
+    for f in [f for f in schema.fields.values() if f.basis_for and f.name in df.columns]:
         value, basis = df[f.basis_for], df[f.name]
         ok &= value.notna() == basis.notna()
         ok &= ~(basis.notna() & (basis != "text") & df[f.note].isna())
@@ -81,73 +82,73 @@ def _basis_pairs(df):
 
 
 @rule("no_self_parent", "parent_actor_id", "parent_place_id")
-def _no_self_parent(df):
+def _no_self_parent(df, schema):
     key, parent = (("actor_id", "parent_actor_id") if "actor_id" in df else ("place_id", "parent_place_id"))
     return (df[parent].isna() | (df[parent] != df[key])).astype(bool)
 
 
 @rule("coordinates_pair", "geonames_id")
-def _coordinates_pair(df):
+def _coordinates_pair(df, schema):
     return (_same_presence(df.latitude, df.longitude, df.gazetteer)
             & (df.latitude.isna() | df.geonames_id.notna())).astype(bool)
 
 
 @rule("span_order", "char_end")
-def _span_order(df):
+def _span_order(df, schema):
     return (df.char_start < df.char_end).astype(bool)
 
 
 @rule("external_date_complete", "external_date_source")
-def _external_complete(df):
+def _external_complete(df, schema):
     return _same_presence(df.external_date_start, df.external_date_end, df.external_date_source)
 
 
 @rule("mode_fits_type", "event_mode")
-def _mode_fits(df):
-    modes = _vocabulary_attribute("plover_mode", "event_types")
+def _mode_fits(df, schema):
+    modes = _vocabulary_attribute(schema, "plover_mode", "event_types")
     return pd.Series([pd.isna(m) or t in modes.get(m, ()) for m, t in zip(df.event_mode, df.event_type)],
                      index=df.index, dtype=bool)
 
 
 @rule("acled_pair", "acled_sub_event_type")
-def _acled_pair(df):
-    parent = _vocabulary_attribute("acled_sub_event_type", "event_type")
+def _acled_pair(df, schema):
+    parent = _vocabulary_attribute(schema, "acled_sub_event_type", "event_type")
     return pd.Series([(pd.isna(s) and True) or (not pd.isna(t) and parent.get(s) == t)
                       for t, s in zip(df.acled_event_type, df.acled_sub_event_type)], index=df.index, dtype=bool)
 
 
 @rule("violence_is_assault", "violent")
-def _violence_is_assault(df):
+def _violence_is_assault(df, schema):
     return ((df.event_type == "ASSAULT") == df.violent).fillna(False).astype(bool)
 
 
 @rule("sharp_not_violent", "sharp_method")
-def _sharp_not_violent(df):
+def _sharp_not_violent(df, schema):
     return (df.sharp_method.isna() | ~df.violent).fillna(False).astype(bool)
 
 
 @rule("casualties_need_violence", "killed", "injured")
-def _casualties(df):
+def _casualties(df, schema):
     return ((df.killed.isna() & df.injured.isna()) | df.violent).fillna(False).astype(bool)
 
 
 @rule("place_needs_precision", "location_precision")
-def _place_precision(df):
+def _place_precision(df, schema):
     return _same_presence(df.place_id, df.location_precision)
 
 
 @rule("every_event_has_actor", "event_id")
-def _every_event_has_actor(df):
+def _every_event_has_actor(df, schema):
     return pd.Series(True, index=df.index)  # checked across tables in `validate_package`
 
 
 @rule("no_self_link", "linked_event_id")
-def _no_self_link(df):
+def _no_self_link(df, schema):
     return (df.event_id != df.linked_event_id).astype(bool)
 
 
 @rule("paraphrase_has_verb", "reporting_verb")
-def _paraphrase_verb(df):
+def _paraphrase_verb(df, schema):
     return ((df.kind != "paraphrase") | df.reporting_verb.notna()).astype(bool)
 
 
@@ -167,18 +168,8 @@ FIELD_CHECKS = {"iso_country": (_iso_country, "an ISO 3166-1 alpha-3 country cod
                 "iso_subdivision": (_iso_subdivision, "an ISO 3166-2 subdivision code known to pycountry")}
 
 
-@lru_cache(maxsize=1)
-def _schema():
-    from .schema import load_schema
-    return load_schema()
-
-
-def _vocabulary_attribute(vocabulary: str, attribute: str) -> dict:
-    return {code: spec.get(attribute) for code, spec in _schema().vocabularies[vocabulary].codes.items()}
-
-
-def _schema_fields_with_basis(columns: tuple[str, ...]) -> list[Field]:
-    return [f for f in _schema().fields.values() if f.basis_for and f.name in columns]
+def _vocabulary_attribute(schema: Schema, vocabulary: str, attribute: str) -> dict:
+    return {code: spec.get(attribute) for code, spec in schema.vocabularies[vocabulary].codes.items()}
 
 
 def pandera_schema(schema: Schema, table: Table) -> pa.DataFrameSchema:
@@ -200,7 +191,7 @@ def pandera_schema(schema: Schema, table: Table) -> pa.DataFrameSchema:
             checks.append(pa.Check(FIELD_CHECKS[f.check][0], name=f.check))
         columns[f.name] = pa.Column(DTYPES[f.type], checks=checks, nullable=f.name not in table.required,
                                     unique=table.primary_key == (f.name,), report_duplicates="all")
-    rules = [pa.Check(RULES[name][0], name=name, error=name) for name in table.rules]
+    rules = [pa.Check(partial(RULES[name][0], schema=schema), name=name, error=name) for name in table.rules]
     composite = list(table.primary_key) if len(table.primary_key) > 1 else None
     return pa.DataFrameSchema(columns, checks=rules, strict=True, ordered=True, unique=composite,
                               report_duplicates="all", name=table.name)
@@ -243,17 +234,17 @@ def validate_tables(schema: Schema, frames: dict[str, pd.DataFrame], origins: Or
                 where = _origin(origins, name, row, column)
                 expected, choices = _expected(schema, table, column, check)
                 value = frames[name].at[row, column] if row is not None and column in frames[name] else case.failure_case
-                hint = did_you_mean(value, choices) or _rule_hint(check, frames[name], row)
+                hint = did_you_mean(value, choices) or _rule_hint(schema, check, frames[name], row)
                 problems.add(where, where.path or f"{name}.{column}", _plain(value), expected, hint)
     return problems
 
 
-def _rule_hint(check: str, df: pd.DataFrame, row: int | None) -> str:
+def _rule_hint(schema: Schema, check: str, df: pd.DataFrame, row: int | None) -> str:
     """A concrete fix for the rules whose valid values depend on another column."""
     if row is None:
         return ""
     if check == "mode_fits_type":
-        modes = [m for m, types in _vocabulary_attribute("plover_mode", "event_types").items()
+        modes = [m for m, types in _vocabulary_attribute(schema, "plover_mode", "event_types").items()
                  if df.at[row, "event_type"] in types]
         return f"modes of {df.at[row, 'event_type']}: {', '.join(modes) or 'none'} (or leave event_mode out)"
     if check == "precision_fits_interval":
@@ -262,13 +253,13 @@ def _rule_hint(check: str, df: pd.DataFrame, row: int | None) -> str:
             return ""
         if end < start:
             return "the interval ends before it starts: correct the dates first"
-        codes = list(_schema().vocabularies["date_precision"].codes)
+        codes = list(schema.vocabularies["date_precision"].codes)
         trial = pd.DataFrame({"date_start": [start] * len(codes), "date_end": [end] * len(codes), "date_precision": codes})
-        fits = [code for code, ok in zip(codes, _precision_fits(trial)) if ok]
+        fits = [code for code, ok in zip(codes, _precision_fits(trial, schema)) if ok]
         days = (end - start).days + 1
         return f"{start:%Y-%m-%d}..{end:%Y-%m-%d} spans {days} day(s): use {' or '.join(fits)}, or correct the dates"
     if check == "acled_pair":
-        subs = [s for s, t in _vocabulary_attribute("acled_sub_event_type", "event_type").items()
+        subs = [s for s, t in _vocabulary_attribute(schema, "acled_sub_event_type", "event_type").items()
                 if t == df.at[row, "acled_event_type"]]
         return f"sub-event types of {df.at[row, 'acled_event_type']}: {', '.join(subs)}" if subs else ""
     return ""
