@@ -298,17 +298,19 @@ def test_large_corpus_index_draws_each_article_as_the_union_of_its_event_interva
     for sid in tables["sources"].source_id:
         timeline = markup.split('<div class="tl">', 1)[1]
         row = timeline.split(f'<a href="{sid}.html">{sid}</a>', 1)[1].split('<div class="tl-row">', 1)[0]
-        merged = []
-        for left, title in re.findall(r'class="bar" style="left:([0-9.]+)%[^"]*" title="([^"]+)"', row):
-            start, _, end = title.partition(" – ")
-            merged.append((pd.Timestamp(start), pd.Timestamp(end or start)))
-            assert abs(first + float(left) * percent - merged[-1][0]) < pd.Timedelta(hours=1)  # drawn where it says
-        own = events[events.source_id == sid]
-        clipped = [(max(s, first), min(e, last)) for s, e in zip(own.date_start, own.date_end) if s <= last and e >= first]
-        assert clipped and merged
-        for (_, a_end), (b_start, _) in zip(merged, merged[1:]):
-            assert a_end + day < b_start  # disjoint and not touching: truly merged
-        for s, e in clipped:  # every event's days lie in one bar
-            assert any(a <= s and e <= b for a, b in merged), (sid, s, e)
-        for a, b in merged:  # and every bar starts and ends where some event does
-            assert a in {s for s, _ in clipped} and b in {e for _, e in clipped}, (sid, a, b)
+        for kind, is_long in (("long", True), ("short", False)):
+            merged = []
+            for left, title in re.findall(rf'class="bar {kind}" style="left:([0-9.]+)%[^"]*" title="([^"]+)"', row):
+                start, _, end = title.partition(" – ")
+                merged.append((pd.Timestamp(start), pd.Timestamp(end or start)))
+                assert abs(first + float(left) * percent - merged[-1][0]) < pd.Timedelta(hours=1)  # drawn where it says
+            own = events[(events.source_id == sid) & (events.date_precision.isin(["range", "year"]) == is_long)]
+            clipped = [(max(s, first), min(e, last)) for s, e in zip(own.date_start, own.date_end)
+                       if s <= last and e >= first]
+            assert len(clipped) > 0 and len(merged) > 0, (sid, kind)
+            for (_, a_end), (b_start, _) in zip(merged, merged[1:]):
+                assert a_end + day < b_start  # disjoint and not touching: truly merged
+            for s, e in clipped:  # every event's days lie in one bar
+                assert any(a <= s and e <= b for a, b in merged), (sid, s, e)
+            for a, b in merged:  # and every bar starts and ends where some event does
+                assert a in {s for s, _ in clipped} and b in {e for _, e in clipped}, (sid, a, b)

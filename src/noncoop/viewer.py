@@ -22,6 +22,7 @@ from .schema import Schema
 
 FOLDER = "docs/viewer/"
 AXIS = ("2022-01-01", "2022-12-31")  # the timeline's axis, first and last day
+LONG_PRECISIONS = ("range", "year")  # drawn hatched on the timeline
 ARTICLES_PER_BATCH = 200  # articles whose rows are turned into Python values at once
 TIMELINE_DETAIL_ARTICLES = 50  # above this the index timeline has one row per article, not per event
 
@@ -235,7 +236,8 @@ def _index_page(schema: Schema, sources: list[dict], counts: dict[str, tuple[int
     meta = schema.package
     note = "" if detailed else (
         f'<p class="muted">With more than {TIMELINE_DETAIL_ARTICLES} articles the timeline has one row per article: '
-        "the union of its events' intervals. Each event is on its article's page.</p>")
+        "the union of its events' intervals, ranges and years hatched beneath the shorter ones. "
+        "Each event is on its article's page.</p>")
     return INDEX.substitute(css=CSS, title=_esc(meta["title"]), version=_esc(meta["version"]),
                             articles="".join(body), count=len(sources), axis=f"{AXIS[0]} to {AXIS[1]}",
                             timeline=note + _timeline(sources, counts, timeline, detailed))
@@ -283,20 +285,22 @@ def _timeline_rows(events: list[dict]) -> list[str]:
 
 
 def _timeline_summary(events: list[dict]) -> tuple[str, str]:
-    """An article's events as the union of their intervals on the axis, and a note of what is not drawn."""
-    merged: list[list[str]] = []
+    """An article's events as the union of their intervals on the axis (ranges and years hatched
+    beneath, shorter intervals solid on top), and a note of what is not drawn."""
+    merged: dict[bool, list[list[str]]] = {True: [], False: []}  # long precision? -> intervals
     off = conflicts = 0
     for r in sorted(events, key=lambda r: (r["date_start"], r["date_end"])):
         conflicts += bool(r["date_conflict"])
         start, end = max(r["date_start"], AXIS[0]), min(r["date_end"], AXIS[1])
+        own = merged[r["date_precision"] in LONG_PRECISIONS]
         if start > end:
             off += 1
-        elif merged and start <= (date.fromisoformat(merged[-1][1]) + timedelta(days=1)).isoformat():
-            merged[-1][1] = max(merged[-1][1], end)
+        elif own and start <= (date.fromisoformat(own[-1][1]) + timedelta(days=1)).isoformat():
+            own[-1][1] = max(own[-1][1], end)
         else:
-            merged.append([start, end])
-    bars = "".join(f'<span class="bar" style="{_span_style(a, b)}" title="{_esc(_interval(a, b))}"></span>'
-                   for a, b in merged)
+            own.append([start, end])
+    bars = "".join(f'<span class="bar {"long" if long else "short"}" style="{_span_style(a, b)}" '
+                   f'title="{_esc(_interval(a, b))}"></span>' for long in (True, False) for a, b in merged[long])
     note = (f", {off} off the axis" if off else "") + (
         f' <span class="warn" title="outside evidence dates {conflicts} event(s) differently">⚠ {conflicts}</span>'
         if conflicts else "")
@@ -318,7 +322,7 @@ def _timeline_bars(r: dict) -> str:
         before = end < AXIS[0]
         return (f'<span class="off {"before" if before else "after"}" title="{_esc(tip)}">'
                 f'{"◂ " if before else ""}{_esc(_interval(start, end))}{"" if before else " ▸"}</span>')
-    classes = ["bar", "long" if r["date_precision"] in ("range", "year") else "short"]
+    classes = ["bar", "long" if r["date_precision"] in LONG_PRECISIONS else "short"]
     classes += ["clip-start"] * (start < AXIS[0]) + ["clip-end"] * (end > AXIS[1])
     out = f'<span class="{" ".join(classes)}" style="{_span_style(start, end)}" title="{_esc(tip)}"></span>'
     if r["external_date_start"]:
