@@ -30,8 +30,9 @@ TIMELINE_DETAIL_ARTICLES = 50  # above this the index timeline has one row per a
 def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
     """Every viewer page as (path, bytes): one page per article, then the index.
 
-    Rows are turned into Python values one article at a time, so memory does not grow with the
-    corpus; cross-article facts (linked events, quoted events) are joined beforehand, by column.
+    Rows are turned into Python values a batch of articles at a time, so memory does not grow
+    with the corpus; cross-article facts (linked events, quoted events) are joined beforehand, by
+    column.
     """
     codes = {f.name: {c: spec["definition"] for c, spec in schema.vocabularies[f.vocabulary].codes.items()}
              for t in ("events", "quotes") for f in schema.tables[t].fields if f.vocabulary}
