@@ -20,7 +20,6 @@ from .schema import PROJECT, load_schema
 from .tables import DTYPES, typed
 
 
-
 def load(table: str | None = None, root: str | Path | None = None) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """One table by name, or all tables as {name: DataFrame}, from `<root>/data/*.parquet`."""
     schema = load_schema()

@@ -45,7 +45,6 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when av
         pass
 
 
-_LOADER = _Loader
 _SCALAR_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 # The YAML 1.2 core schema for plain scalars (libyaml's resolver follows YAML 1.1).
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -73,7 +72,7 @@ class Document:
     def at(self, path: Path_, key: bool = False) -> Location:
         """Location of the value at `path` (or of its key), else of its nearest ancestor."""
         if self.root is None:
-            self.root = yaml.compose(self.source.read_text(encoding="utf-8"), Loader=_LOADER)
+            self.root = yaml.compose(self.source.read_text(encoding="utf-8"), Loader=_Loader)
         node, key_node = self.root, None
         for part in path:
             child = _child(node, part)
@@ -175,7 +174,7 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
         tags = _tags_and_aliases(text, rel, problems) if ("!" in text or "*" in text) else {}
         if tags is None:
             return None
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         _syntax_problem(exc, text, rel, problems)
         return None
@@ -234,7 +233,7 @@ def _tags_and_aliases(text: str, rel: str, problems: Problems) -> dict[tuple[int
     (with a Problem at each) when there are aliases (`*name`): nothing is composed then."""
     tags, aliases = {}, False
     try:
-        for token in yaml.scan(text, Loader=_LOADER):
+        for token in yaml.scan(text, Loader=_Loader):
             mark = token.start_mark
             if isinstance(token, yaml.TagToken):
                 tags[(mark.line, mark.column)] = (token.value[0] or "") + token.value[1]

@@ -62,11 +62,17 @@ def _records(df: pd.DataFrame, *key: str) -> list[dict]:
     columns = [pc.strftime(c, "%Y-%m-%d") if pa.types.is_timestamp(c.type) or pa.types.is_date(c.type) else c
                for c in table.columns]
     records = pa.table(columns, names=table.column_names).to_pylist()
-    return sorted(records, key=lambda r: tuple(r[k] for k in key)) if key else records
+    return sorted(records, key=_by(key)) if key else records
+
+
+def _by(key: tuple[str, ...]):
+    """A sort key: the values of the columns `key`."""
+    return lambda r: tuple(r[k] for k in key)
 
 
 class _Articles:
-    """The events and quotes of one article at a time, with what a reviewer needs to read them."""
+    """The events and quotes of each article, with what a reviewer needs to read them, for a batch
+    of articles at a time."""
 
     def __init__(self, frames: dict[str, pd.DataFrame]):
         self.actors = {r["actor_id"]: r["name"] for r in _records(frames["actors"], "actor_id")}
@@ -96,7 +102,7 @@ class _Articles:
         records = _records(self.frames[name].iloc[[i for own in positions for i in own]])
         out, at = [], 0
         for own in positions:
-            out.append(sorted(records[at:at + len(own)], key=lambda r: tuple(r[k] for k in key)))
+            out.append(sorted(records[at:at + len(own)], key=_by(key)))
             at += len(own)
         return out
 
@@ -125,11 +131,11 @@ class _Articles:
         for a in roles:
             items[a["event_id"]]["ref"][a["role"]].append(self.actors.get(a["actor_id"], a["actor_id"]))
         for link in links:
-            for here, there, direction in (("event_id", "to", "out"), ("linked_event_id", "from", "in")):
+            for here, other, there, direction in (("event_id", "linked_event_id", "to", "out"),
+                                                  ("linked_event_id", "event_id", "from", "in")):
                 if link[here] in items:
-                    other = link["linked_event_id" if there == "to" else "event_id"]
                     items[link[here]]["ref"]["links"].append(
-                        {"type": link["link_type"], "direction": direction, "id": other,
+                        {"type": link["link_type"], "direction": direction, "id": link[other],
                          "source_id": link[f"{there}_source"], "summary": link[f"{there}_summary"],
                          "note": link["link_note"]})
         for r in quotes:
