@@ -17,10 +17,12 @@ import pyarrow as pa
 from .annotation_schema import KINDS, annotation_json_schema
 from .codebook import codebook, readme_with_tables
 from .errors import BuildError
+from .excel import render_excel
 from .package import descriptor_bytes, digest
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
 from .schema import PROJECT, Schema, load_schema
+from .stata import render_stata
 from .tables import build_frames
 from .validate import validate_package, validate_tables
 from .viewer import render_viewer
@@ -28,13 +30,15 @@ from .write import publish, recover, render_tables
 
 
 def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-    """Every published file as (path, bytes), one at a time: tables, descriptor, review viewer
+    """Every published file as (path, bytes), one at a time: tables, descriptor, Stata and Excel, review viewer
     pages, README.md's generated table overview, codebook, citation files, annotation JSON Schemas."""
     digests = {}
     for rel, data in render_tables(schema, frames):
         digests[rel] = digest(data)
         yield rel, data
     yield "datapackage.json", descriptor_bytes(schema, digests)
+    yield from render_stata(schema, frames)
+    yield from render_excel(schema, frames)
     yield from render_viewer(schema, frames, texts)
     readme = root / "README.md"
     if readme.is_file():
