@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io
+import os
+import shutil
+import subprocess
 import zipfile
 
 import openpyxl
@@ -121,3 +123,33 @@ def test_workbook_members_and_dates_are_fixed():
     created = datetime.datetime.fromisoformat(SCHEMA.package["created"].replace("Z", "+00:00")).replace(tzinfo=None)
     properties = openpyxl.load_workbook(WORKBOOK, read_only=True).properties
     assert properties.created == created and properties.modified == created
+
+
+def _same_cell(shown: str, expected: str) -> bool:
+    """LibreOffice's CSV spelling of a cell against the published CSV's."""
+    if shown in ("TRUE", "FALSE"):
+        return shown.lower() == expected
+    try:
+        return float(shown) == float(expected)
+    except ValueError:
+        return shown == expected
+
+
+def test_libreoffice_reads_every_sheet_as_the_csv(tmp_path):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice not installed (Debian libreoffice-calc-nogui)")
+    # every sheet to UTF-8 CSV (filter options: separator, quote, UTF-8, ..., all sheets)
+    options = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+    result = subprocess.run([soffice, "--headless", "--norestore", "--convert-to", options, "--outdir", str(tmp_path),
+                             str(WORKBOOK)], env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    for name in SCHEMA.tables:
+        with (tmp_path / f"{WORKBOOK.stem}-{name}.csv").open(encoding="utf-8", newline="") as handle:
+            shown = list(csv.DictReader(handle))
+        expected = _csv(name)
+        assert len(shown) == len(expected)
+        for got, want in zip(shown, expected):
+            bad = [c for c in want if not _same_cell(got[c], want[c])]
+            assert not bad, (name, bad, got, want)
