@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from .annotation_schema import KINDS, annotation_json_schema
 from .codebook import codebook, readme_with_tables
+from .croissant import croissant_bytes
 from .errors import BuildError
 from .excel import render_excel
 from .package import descriptor_bytes, digest
@@ -30,13 +31,14 @@ from .write import publish, recover, render_tables
 
 
 def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-    """Every published file as (path, bytes), one at a time: tables, descriptor, Stata and Excel, review viewer
+    """Every published file as (path, bytes), one at a time: tables, descriptor, Croissant, Stata and Excel, review viewer
     pages, README.md's generated table overview, codebook, citation files, annotation JSON Schemas."""
     digests = {}
     for rel, data in render_tables(schema, frames):
         digests[rel] = digest(data)
         yield rel, data
     yield "datapackage.json", descriptor_bytes(schema, digests)
+    yield "croissant.json", croissant_bytes(schema, digests)
     yield from render_stata(schema, frames)
     yield from render_excel(schema, frames)
     yield from render_viewer(schema, frames, texts)
