@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         except BuildError as exc:
             print(exc.report(), file=sys.stderr)
             return 1
-        written = None if args.check else publish(root, outputs, _pause_hook())
+        pause = _pause_hook()
+        pause("validated")
+        written = None if args.check else publish(root, outputs, pause)
     if written is not None:
         stages.lap("publish")  # rendering and writing, less the rendering
         stages.seconds["publish"] -= stages.seconds["render"]
@@ -158,13 +160,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pause_hook():
-    """Test hook: NONCOOP_PAUSE_AT=<point> makes the publish wait there (to be killed)."""
+    """Test hook: NONCOOP_PAUSE_AT=<point> makes the build wait there (to be killed or interrupted)
+    for NONCOOP_PAUSE_SECONDS (default 60): after validation ("validated") or at a publish step."""
     point = os.environ.get("NONCOOP_PAUSE_AT")
     if not point:
         return lambda at: None
+    seconds = float(os.environ.get("NONCOOP_PAUSE_SECONDS", "60"))
 
     def pause(at: str) -> None:
         if at == point:
             print(f"paused at {at}", flush=True)
-            time.sleep(60)
+            time.sleep(seconds)
     return pause
