@@ -4,7 +4,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from noncoop.cli import main  # noqa: E402
+try:
+    from noncoop.cli import main  # noqa: E402
+except KeyboardInterrupt:  # Ctrl-C while the libraries load
+    print("build.py: interrupted; nothing was written", file=sys.stderr)
+    sys.exit(130)
 
 if __name__ == "__main__":
     sys.exit(main())
