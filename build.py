@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 try:
     from noncoop.cli import main  # noqa: E402
 except KeyboardInterrupt:  # Ctrl-C while the libraries load
-    print("build.py: interrupted; nothing was written", file=sys.stderr)
+    print("build.py: interrupted (Ctrl-C); nothing published changed", file=sys.stderr)
     sys.exit(130)
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,18 +20,12 @@ from typing import Callable
 import pytest
 
 from conftest import ROOT, make_tree, run_build, snapshot
+from test_build_cli import _changed_tree as _changed
 
 ARTICLE = "articles/000_96b9e111ca13f763.txt"
 ANNOTATION = "annotations/001_df0a884ed00454f2.yaml"
 UNPRIVILEGED = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
                 "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
-
-
-def _changed(tree: Path) -> None:
-    """An edit whose rebuild changes the tables, so that there is something to publish."""
-    path = tree / "annotations/000_96b9e111ca13f763.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("summary: Russia holds Kherson.", "summary: Russia occupies Kherson."), encoding="utf-8")
 
 
 def _chmod(rel: str, mode: int, change: bool = False) -> Callable[[Path], None]:
@@ -59,12 +54,12 @@ class Fault:
     names: str  # the path the message must name
     prepare: Callable[[Path], None] = _changed
     inject: str = ""  # Python run in the build's process first
-    interrupt_at: str | None = None  # send SIGINT when the build pauses here
+    interrupt_at: str | None = None  # send SIGINT when the build pauses here ("" : 0.3 s after it starts)
     committed: bool = False  # the fault strikes after the commit point: the next run completes the publish
 
     @property
     def code(self) -> int:
-        return 130 if self.interrupt_at else 1
+        return 1 if self.interrupt_at is None else 130
 
 
 FAULTS = [
@@ -79,6 +74,7 @@ FAULTS = [
     Fault("rename-fails-after-commit", "data/events.csv", committed=True,
           inject=_inject("os.replace", "str(args[1]).endswith('data/events.csv')",
                          "OSError(errno.EIO, os.strerror(errno.EIO), str(args[0]), None, str(args[1]))")),
+    Fault("ctrl-c-while-loading", "", interrupt_at=""),
     Fault("ctrl-c-after-validation", "", interrupt_at="validated"),
     Fault("ctrl-c-while-staging", "", interrupt_at="staged"),
     Fault("ctrl-c-before-commit", "", interrupt_at="before-commit"),
@@ -88,11 +84,14 @@ FAULTS = [
 
 def _run(tree: Path, fault: Fault) -> subprocess.CompletedProcess:
     build = [str(ROOT / "build.py"), "--root", str(tree)]
-    if fault.interrupt_at:
+    if fault.interrupt_at is not None:
         env = {**os.environ, "NONCOOP_PAUSE_AT": fault.interrupt_at, "NONCOOP_PAUSE_SECONDS": "30"}
         process = subprocess.Popen([sys.executable, *build], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, env=env)
-        assert process.stdout.readline().strip() == f"paused at {fault.interrupt_at}"
+        if fault.interrupt_at:
+            assert process.stdout.readline().strip() == f"paused at {fault.interrupt_at}"
+        else:
+            time.sleep(0.3)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
         return subprocess.CompletedProcess(build, process.returncode, out, err)

@@ -12,16 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, make_tree, run_build, snapshot
+from test_build_cli import _changed_tree
 
 ANNOTATION = "annotations/000_96b9e111ca13f763.yaml"
-
-
-def _changed_tree(tree: Path) -> dict[str, bytes]:
-    """A tree whose rebuild changes every table file (an edited summary)."""
-    path = tree / ANNOTATION
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("summary: Russia holds Kherson.", "summary: Russia occupies Kherson."), encoding="utf-8")
-    return snapshot(tree)
 
 
 def _everything(folder: Path, skip=(".build-staging", ".build.lock")) -> dict[str, bytes | str]:

@@ -30,7 +30,8 @@ from .viewer import page_path, render_viewer
 from .write import (COMMIT, STAGING, LockTimeout, Refused, build_lock, link_on_path, publish, recover, render_tables,
                     table_paths, unchanged)
 
-DESCRIPTOR, README, CODEBOOK, CITATION, ZENODO = "datapackage.json", "README.md", "docs/codebook.md", "CITATION.cff", ".zenodo.json"
+DESCRIPTOR, README, CODEBOOK = "datapackage.json", "README.md", "docs/codebook.md"
+CITATION, ZENODO = "CITATION.cff", ".zenodo.json"
 
 
 def json_schema_path(kind: str) -> str:
@@ -224,7 +225,9 @@ def _run(root: Path, args: argparse.Namespace) -> int:
 def _stale_report(root: Path, differ: list[str], shown: int = 100) -> str:
     lines = [f"build.py: {len(differ)} published file(s) differ from what the inputs produce "
              "(stale or edited by hand):"]
-    lines += [f"  {rel}" for rel in differ[:shown]] + ([f"  ... and {len(differ) - shown} more"] if len(differ) > shown else [])
+    lines += [f"  {rel}" for rel in differ[:shown]]
+    if len(differ) > shown:
+        lines.append(f"  ... and {len(differ) - shown} more")
     if os.path.lexists(root / STAGING / COMMIT):
         lines.append(f"an interrupted publish is pending in {STAGING}/.")
     lines.append("run `make data` to rebuild them from the inputs, and commit the result.")
