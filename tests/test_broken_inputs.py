@@ -450,6 +450,66 @@ def registry_section_empty(root):
     return [f"{PLACES}:{line}:{col}: places: got None; expected a value of type array"]
 
 
+
+# --- text that would break outputs or hide from a reviewer (issue: trust the gates) -------------
+
+def _refused_text(key: str, written: str, shown: str, expected: str) -> Callable[[Path], list[str]]:
+    """A fault: `key` of the first event written as `written` (YAML), reported as `shown`."""
+    def mutate(root):
+        text, at, _ = replace(root, A0, rf"^    {key}: (?P<v>.*)$", written)
+        return [where(A0, text, at, f".{key}") + f": got {shown}; expected {expected}"]
+    return mutate
+
+
+UNSEEN = "text without control, format or invisible characters: "
+
+
+def trailing_newline_in_id(root):
+    text, at, _ = replace(root, ACTORS, r"^  - actor_id: (?P<v>[\w-]+)$", '"ghost\\n"')
+    return [where(ACTORS, text, at, ".actor_id") + ": got 'ghost\\n'; expected text matching"]
+
+
+def cyrillic_letter_in_reference(root):
+    text, at, match = replace(root, A0, r"^    place_id: (?P<v>kherson)$", "kh\u0435rson")
+    return [where(A0, text, at, ".place_id") + ": got 'kh\u0435rson'; expected an existing places.place_id. did you "
+            "mean 'kherson'? they look identical but differ at character 3: yours has U+0435 CYRILLIC SMALL LETTER IE, "
+            "the other U+0065 LATIN SMALL LETTER E"]
+
+
+def decomposed_accent_in_evidence(root):
+    # an evidence span typed with a look-alike letter: the hint names the code point that differs
+    text, at, match = replace(root, A0, r"^    evidence: (?P<v>Kyiv stepped up)", "Kyiv st\u0435pped up")
+    return [where(A0, text, at, ".evidence") + ": got 'Kyiv st\u0435pped up", "look the same at offset 3: they look "
+            "identical but differ at character 8: yours has U+0435 CYRILLIC SMALL LETTER IE"]
+
+
+def deep_nesting(root):
+    text, at, _ = replace(root, A0, r"^    notes: (?P<v>.*)$", "[" * 800 + "]" * 800)
+    line, col = line_col(text, at + 32 - 3)  # the list at depth 32: events, [0] and notes hold the first three
+    return [f"{A0}:{line}:{col}: (nesting): got 'more than 32 levels'"]
+
+
+def several_faults_in_one_item(root):
+    """An item with a bad code still has its evidence and references checked: all in one run."""
+    text = read(root, A0)
+    start = text.index("  - id: e01\n")
+    end = text.index("  - id: e02\n")
+    item = (text[start:end].replace("status: ongoing", "status: ongoingg")
+            .replace("actors: [ua-government]", "actors: [ua-governmentt]")
+            .replace("Kyiv stepped up efforts", "Kyiv stepped up effort").replace("place_id: kherson", "place_id: khersonn"))
+    text = text[:start] + item + text[end:]
+    write(root, A0, text)
+    return [where(A0, text, text.index("Kyiv stepped up effort", start), ".evidence") + ": got 'Kyiv stepped up effort",
+            where(A0, text, text.index("ongoingg", start), ".status") + ": got 'ongoingg'",
+            where(A0, text, text.index("ua-governmentt", start), ".actors[0]") + ": got 'ua-governmentt'",
+            where(A0, text, text.index("khersonn", start), ".place_id") + ": got 'khersonn'"]
+
+
+def alias_hint_names_its_article(root):
+    text, at, _ = replace(root, PLACES, r"^    aliases: \[(?P<v>Kherson)[,\]]", "Khersonn")
+    return [where(PLACES, text, at, ".aliases[0]") + ": got 'Khersonn'; expected a surface form that occurs verbatim "
+            "in an article. in articles/"]
+
 CASES = [
     Case("yaml-unclosed-quote", yaml_unclosed_quote, ("close the quote",)),
     Case("yaml-unclosed-bracket", yaml_unclosed_bracket),
@@ -502,6 +562,28 @@ CASES = [
     Case("geonames-id-too-large", geonames_id_too_large),
     Case("iso-3166-2-invalid", iso_3166_2_invalid),
     Case("registry-section-empty", registry_section_empty, ("fill in the value after the colon",)),
+    Case("control-character-in-text", _refused_text("summary", r'"Russia \e[31mannexes\e[0m Kherson"',
+                                                    r"'Russia \x1b[31mannexes\x1b[0m Kherson'",
+                                                    UNSEEN + "U+001B ESCAPE at character 8")),
+    Case("bidi-override-in-text", _refused_text("summary", '"Russia annexes \u202eKherson"',
+                                                r"'Russia annexes \u202eKherson'",
+                                                UNSEEN + "U+202E RIGHT-TO-LEFT OVERRIDE at character 16")),
+    Case("zero-width-in-text", _refused_text("summary", '"Russia annexes\u200b Kherson"',
+                                             r"'Russia annexes\u200b Kherson'",
+                                             UNSEEN + "U+200B ZERO WIDTH SPACE at character 15")),
+    Case("lone-carriage-return-in-text", _refused_text("notes", r'"first line\rsecond line"',
+                                                       r"'first line\rsecond line'",
+                                                       UNSEEN + "U+000D CARRIAGE RETURN at character 11")),
+    Case("spreadsheet-formula-in-text", _refused_text("summary", '"=HYPERLINK(\'http://x.example\', \'click\')"',
+                                                      "\"=HYPERLINK('http://x.example', 'click')\"",
+                                                      "text that does not start with = + - @ (spreadsheets run such "
+                                                      "cells as formulas)")),
+    Case("trailing-newline-in-id", trailing_newline_in_id, problems=None),  # also every alias now without its actor
+    Case("cyrillic-letter-in-reference", cyrillic_letter_in_reference, problems=2),  # the slug pattern, the reference
+    Case("look-alike-letter-in-evidence", decomposed_accent_in_evidence),
+    Case("deep-nesting", deep_nesting),
+    Case("several-faults-in-one-item", several_faults_in_one_item, problems=4),
+    Case("alias-hint-names-its-article", alias_hint_names_its_article),
 ]
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from .schema import Schema
 
+CROISSANT = "croissant.json"
+
 CONTEXT = {
     "@language": "en", "@vocab": "https://schema.org/", "citeAs": "cr:citeAs", "column": "cr:column",
     "conformsTo": "dct:conformsTo", "cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",

@@ -83,6 +83,10 @@ def workbook_bytes(schema: Schema, frames: dict[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
+def workbook_path(schema: Schema) -> str:
+    return f"data/excel/{schema.package['name']}.xlsx"
+
+
 def render_excel(schema: Schema, frames: dict[str, pd.DataFrame]):
     """`data/excel/<package name>.xlsx`, as (path, bytes)."""
-    yield f"data/excel/{schema.package['name']}.xlsx", workbook_bytes(schema, frames)
+    yield workbook_path(schema), workbook_bytes(schema, frames)

@@ -53,7 +53,11 @@ def dta_bytes(schema: Schema, table: Table, df: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def dta_path(table: str) -> str:
+    return f"data/stata/{table}.dta"
+
+
 def render_stata(schema: Schema, frames: dict[str, pd.DataFrame]) -> Iterator[tuple[str, bytes]]:
     """`data/stata/<table>.dta` for every table, as (path, bytes)."""
     for name, table in schema.tables.items():
-        yield f"data/stata/{name}.dta", dta_bytes(schema, table, frames[name])
+        yield dta_path(name), dta_bytes(schema, table, frames[name])
