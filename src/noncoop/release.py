@@ -1,11 +1,15 @@
 """Release stage: citation files from the release metadata, and a verifiable release archive.
 
-    python -m noncoop.release build [--out dist]     # dist/<name>-<version>.zip
-    python -m noncoop.release verify PATH            # an unpacked release folder, or the zip
+    python -m noncoop.release build [--root DIR] [--out dist]   # dist/<name>-<version>.zip
+    python -m noncoop.release verify PATH                        # the zip, or its unpacked top folder
 
 The version lives only in VERSION; `schemas/package.yaml` holds the rest of the release
-metadata. The archive is byte-reproducible: sorted entries, fixed timestamps and permissions,
-pinned compression. Its `SHA256SUMS` lists every other file (`sha256sum -c SHA256SUMS` works too).
+metadata. A release holds exactly the outputs of a fresh validated build, taken from the build
+itself (and refused when the published files on disk differ from them), the articles and
+annotation files that build read, and the hand-written files of HAND_WRITTEN: never a symbolic
+link, never a stray file. The archive is byte-reproducible: sorted entries, fixed timestamps and
+permissions, pinned compression. Its top folder `<name>-<version>/` holds a `SHA256SUMS` of every
+other file (`sha256sum -c SHA256SUMS` works too).
 """
 from __future__ import annotations
 
@@ -17,12 +21,22 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .schema import PROJECT, Schema, load_schema
+from .errors import BuildError, Location, Problems
+from .read import safe_path
+from .schema import PROJECT, SCHEMA_FILES, Schema, SchemaDefinitionError, load_schema
 
-CONTENTS = ["README.md", "LICENSE", "CHANGELOG.md", "CITATION.cff", ".zenodo.json", "VERSION", "datapackage.json",
-            "data/*", "docs/*.md", "docs/viewer/*.html", "articles/*.txt", "annotations/*.yaml", "schemas/*.yaml", "schemas/*.csv",
-            "schemas/json/*.json"]
+# The hand-written files every release ships, besides the build's outputs and the articles and
+# annotation files the build read. The one list to extend; a file the build generates needs no entry.
+HAND_WRITTEN = (
+    "LICENSE", "CHANGELOG.md", "VERSION",
+    *(f"schemas/{name}" for name in SCHEMA_FILES),
+    "docs/annotation-guide.md", "docs/datasheet.md", "docs/performance.md", "docs/quality.md", "docs/security.md",
+)
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class ReleaseError(Exception):
+    """A release refused: the message says why and what to do."""
 
 
 def _quoted(text: str) -> str:
@@ -62,24 +76,53 @@ def zenodo_json(schema: Schema) -> str:
     return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
 
-def files(root: Path) -> list[str]:
-    """The release's files, relative to `root`, sorted."""
-    found = set()
-    for pattern in CONTENTS:
-        found.update(str(p.relative_to(root)) for p in root.glob(pattern) if p.is_file())
-    return sorted(found)
+def contents(root: Path, schema: Schema) -> dict[str, bytes]:
+    """Every file of the release by relative path: the outputs of a fresh build of `root` (BuildError
+    when its inputs are invalid), the inputs it read and HAND_WRITTEN. ReleaseError when a published
+    file differs from its output, or a file is missing, not regular, or behind a symbolic link."""
+    from .cli import build  # imported here: cli imports this module for the citation files
+    frames, outputs = build(root, schema)
+    files = dict(outputs)
+    stale = [f"{rel} ({why})" for rel, data in files.items() if (why := _differs(root, rel, data))]
+    if stale:
+        raise ReleaseError(f"published files differ from what the inputs produce: {', '.join(stale)}; "
+                           "run make data and commit")
+    sources = frames["sources"]
+    read = [*(f"annotations/{kind}.yaml" for kind in ("actors", "places")), *sources["path"].tolist(),
+            *(f"annotations/{source_id}.yaml" for source_id in sources["source_id"].tolist())]
+    for rel in sorted({*HAND_WRITTEN, *read}):
+        data = _disk(root, rel)
+        if data is None:
+            raise ReleaseError(f"{rel} is missing; every release ships it (see HAND_WRITTEN in noncoop/release.py)")
+        files[rel] = data
+    return files
 
 
-def sha256sums(root: Path, names: list[str]) -> bytes:
-    return "".join(f"{hashlib.sha256((root / n).read_bytes()).hexdigest()}  {n}\n" for n in names).encode()
+def _differs(root: Path, rel: str, data: bytes) -> str:
+    """What is wrong with the published `root/rel` given the build's `data` ('' when it is current)."""
+    published = _disk(root, rel)
+    return "missing" if published is None else "" if published == data else "differs"
+
+
+def _disk(root: Path, rel: str) -> bytes | None:
+    """The bytes of the regular file `root/rel`, None when it does not exist."""
+    if safe_path(root, rel, Problems(), Location(rel), "(file)") is None:
+        raise ReleaseError(f"{rel} is or lies behind a symbolic link; a release ships files, never what a link "
+                           "points at: replace the link by the file itself")
+    path = root / rel
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise ReleaseError(f"{rel} is not a regular file")
+    return path.read_bytes()
 
 
 def archive(root: Path, schema: Schema) -> tuple[str, bytes]:
-    """The release archive's file name and bytes."""
+    """The release archive's file name and bytes (see `contents` for what it holds and refuses)."""
     prefix = f"{schema.package['name']}-{schema.package['version']}"
-    names = files(root)
-    entries = {n: (root / n).read_bytes() for n in names}
-    entries["SHA256SUMS"] = sha256sums(root, names)
+    entries = contents(root, schema)
+    entries["SHA256SUMS"] = "".join(f"{hashlib.sha256(data).hexdigest()}  {rel}\n"
+                                    for rel, data in sorted(entries.items())).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for name in sorted(entries):
@@ -118,21 +161,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m noncoop.release", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="write the release archive")
+    build.add_argument("--root", type=Path, default=PROJECT, help="the repository to release (default: this one)")
     build.add_argument("--out", type=Path, default=PROJECT / "dist")
-    check = sub.add_parser("verify", help="check a release folder or zip against its SHA256SUMS")
+    check = sub.add_parser("verify", help="check a release zip or unpacked folder: SHA256SUMS and datapackage.json")
     check.add_argument("path", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "build":
-        name, data = archive(PROJECT, load_schema())
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / name).write_bytes(data)
-        print(f"{args.out / name}  sha256:{hashlib.sha256(data).hexdigest()}")
-        return 0
-    problems = verify(args.path)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    print("verified" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
+    if args.command == "verify":
+        problems = verify(args.path)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print("verified" if not problems else f"{len(problems)} problem(s)")
+        return 1 if problems else 0
+    root = args.root.resolve()
+    try:
+        name, data = archive(root, load_schema(root / "schemas"))
+    except BuildError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    except (ReleaseError, SchemaDefinitionError) as exc:
+        print(f"release refused: {exc}", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / name).write_bytes(data)
+    print(f"{args.out / name}  sha256:{hashlib.sha256(data).hexdigest()}")
+    return 0
 
 
 if __name__ == "__main__":
