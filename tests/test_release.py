@@ -1,19 +1,26 @@
 """One version everywhere, valid citation files, and a reproducible, verifiable release archive."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import re
 import shutil
+import stat
+import struct
 import subprocess
 import sys
+import warnings
 import zipfile
+import zlib
 from importlib import metadata
 
 import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
+from noncoop import release
 from noncoop.errors import BuildError
 from noncoop.release import HAND_WRITTEN, ReleaseError, archive, verify
 
@@ -202,3 +209,207 @@ def test_the_release_command_writes_the_same_archive_twice(tmp_path):
     (a,), (b,) = (list((tmp_path / out).iterdir()) for out in ("a", "b"))
     assert a.read_bytes() == b.read_bytes()
     assert release_cli("verify", str(a)).returncode == 0
+
+
+# --- Verifying a release: nothing in the archive is trusted ---------------------------------
+
+@pytest.fixture(scope="module")
+def good(schema) -> tuple[str, dict[str, bytes]]:
+    """The real release's top folder and its files by relative name."""
+    _, data = archive(ROOT, schema)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        top = zf.namelist()[0].split("/")[0]
+        return top, {n.split("/", 1)[1]: zf.read(n) for n in zf.namelist()}
+
+
+def resigned(entries: dict[str, bytes], changes: dict[str, bytes | None]) -> dict[str, bytes]:
+    """`entries` with `changes` (None removes a file) and a regenerated SHA256SUMS: what anyone can do."""
+    out = {n: d for n, d in {**entries, **changes}.items() if d is not None}
+    out["SHA256SUMS"] = "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n"
+                                for n, d in sorted(out.items()) if n != "SHA256SUMS").encode()
+    return out
+
+
+def members(top: str, entries: dict[str, bytes], links: tuple[str, ...] = ()) -> list[tuple[str, bytes, int]]:
+    """Zip members (name, bytes, mode) under `top`; `links` are symbolic links to the text they hold."""
+    return [(f"{top}/{n}", d, (stat.S_IFLNK | 0o777) if n in links else (stat.S_IFREG | 0o644))
+            for n, d in sorted(entries.items())]
+
+
+def write_zip(path, items) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names are the point of one case
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data, mode in items:
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.create_system, info.external_attr, info.compress_type = 3, mode << 16, zipfile.ZIP_DEFLATED
+                zf.writestr(info, data)
+
+
+def bomb(top: str, entries: dict[str, bytes], declared: int, inflated_mib: int = 4000) -> bytes:
+    """A zip whose one extra entry is 4 MB of deflate stream inflating to `inflated_mib` MiB of
+    zeros (repeated full-flush blocks), declaring `declared` bytes; the other entries as given."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(bytes(1 << 20)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = block * inflated_mib + compressor.flush()
+    out, central = io.BytesIO(), io.BytesIO()
+    files = [(f"{top}/{n}", zlib.compress(d, 9)[2:-4], len(d), zlib.crc32(d)) for n, d in sorted(entries.items())]
+    files.append((f"{top}/data/zeros.csv", stream, declared, 0))
+    for name, data, size, crc in files:
+        raw = name.encode()
+        header = struct.pack("<HHHHHIIIHH", 20, 0, 8, 0, 33, crc, len(data), size, len(raw), 0)
+        central.write(b"PK\x01\x02" + struct.pack("<H", 3 << 8 | 20) + header
+                      + struct.pack("<HHHII", 0, 0, 0, (stat.S_IFREG | 0o644) << 16, out.tell()) + raw)
+        out.write(b"PK\x03\x04" + header + raw + data)
+    offset, size = out.tell(), central.tell()
+    out.write(central.getvalue() + b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(files), len(files), size, offset, 0))
+    return out.getvalue()
+
+
+def descriptor_without_hashes(entries):
+    doc = json.loads(entries["datapackage.json"])
+    for resource in doc["resources"]:
+        resource.pop("hash", None)
+    return json.dumps(doc).encode()
+
+
+def descriptor_pointing_outside(entries):
+    doc = json.loads(entries["datapackage.json"])
+    doc["resources"][0]["path"] = "../elsewhere.csv"
+    return json.dumps(doc).encode()
+
+
+def tampered(data: bytes) -> bytes:
+    return data.replace(b"e01", b"e09", 1) if b"e01" in data else data[:-1] + bytes([data[-1] ^ 1])
+
+
+# Each case: (how to make the archive from the good release's top folder and files, what the one line says).
+ZIP_CASES = {
+    "a changed table, SHA256SUMS regenerated": (
+        lambda top, e: members(top, resigned(e, {"data/events.csv": tampered(e["data/events.csv"])})),
+        "data/events.csv"),
+    "only an empty SHA256SUMS": (lambda top, e: [(f"{top}/SHA256SUMS", b"", stat.S_IFREG | 0o644)], "SHA256SUMS"),
+    "a symbolic link entry": (
+        lambda top, e: members(top, resigned(e, {"docs/passwd": b"/etc/passwd"}), links=("docs/passwd",)),
+        "symbolic link"),
+    "a duplicate entry": (
+        lambda top, e: members(top, e) + [(f"{top}/data/events.csv", tampered(e["data/events.csv"]), stat.S_IFREG | 0o644)],
+        "duplicate"),
+    "a ../ entry": (
+        lambda top, e: members(top, resigned(e, {"../evil.txt": b"x"})), ".."),
+    "an absolute entry": (lambda top, e: members(top, e) + [("/tmp/evil.txt", b"x", stat.S_IFREG | 0o644)], "absolute"),
+    "an entry outside the top folder": (
+        lambda top, e: members(top, e) + [("elsewhere/evil.txt", b"x", stat.S_IFREG | 0o644)], "top folder"),
+    "a file beside the top folder": (
+        lambda top, e: members(top, e) + [("evil.txt", b"x", stat.S_IFREG | 0o644)], "top folder"),
+    "a file posing as a folder": (
+        lambda top, e: members(top, resigned(e, {"data": b"x"})), "folder"),
+    "a folder entry with content": (
+        lambda top, e: members(top, e) + [(f"{top}/docs/", b"x", stat.S_IFDIR | 0o755)], "folder"),
+    "a bad SHA256SUMS line": (
+        lambda top, e: members(top, {**e, "SHA256SUMS": e["SHA256SUMS"] + b"not a checksum line\n"}), "SHA256SUMS line"),
+    "an undecodable SHA256SUMS": (
+        lambda top, e: members(top, {**e, "SHA256SUMS": b"\xff\xfe" + e["SHA256SUMS"]}), "SHA256SUMS"),
+    "a missing datapackage.json": (
+        lambda top, e: members(top, resigned(e, {"datapackage.json": None})), "datapackage.json"),
+    "a datapackage.json that is not JSON": (
+        lambda top, e: members(top, resigned(e, {"datapackage.json": b'{"resources": ['})), "datapackage.json"),
+    "a datapackage.json nested too deep": (
+        lambda top, e: members(top, resigned(e, {"datapackage.json": b"[" * 100_000})), "datapackage.json"),
+    "a datapackage.json without hashes": (
+        lambda top, e: members(top, resigned(e, {"datapackage.json": descriptor_without_hashes(e)})), "hash"),
+    "a datapackage.json pointing outside the archive": (
+        lambda top, e: members(top, resigned(e, {"datapackage.json": descriptor_pointing_outside(e)})), ".."),
+}
+RAW_CASES = {
+    "an empty file": (lambda top, e, good_zip: b"", "zip"),
+    "not a zip": (lambda top, e, good_zip: b"just text\n", "zip"),
+    "a truncated zip": (lambda top, e, good_zip: good_zip[: len(good_zip) // 2], "zip"),
+    "a zip cut just before its end": (lambda top, e, good_zip: good_zip[:-10], "zip"),
+    "an empty zip": (lambda top, e, good_zip: b"PK\x05\x06" + bytes(18), "empty"),
+    "a zip bomb of 4 MB declaring its 4 GB": (lambda top, e, good_zip: bomb(top, e, 4000 << 20), "data/zeros.csv"),
+    "a zip bomb of 4 MB declaring 1 KB": (lambda top, e, good_zip: bomb(top, e, 1000), "data/zeros.csv"),
+}
+
+# Runs the verifier and prints its peak memory in kB on stdout: the process's own VmHWM, since
+# after fork and exec Linux's getrusage ru_maxrss still counts the parent's (pytest's) peak.
+MEASURED = ("import re, sys\nfrom noncoop.release import main\ncode = main(['verify', sys.argv[1]])\n"
+            "print(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read())[1])\nsys.exit(code)")
+
+
+def assert_refused_in_one_line(path, expected: str) -> None:
+    result = subprocess.run([sys.executable, "-c", MEASURED, str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and expected in result.stderr, result.stderr
+    assert int(result.stdout.split()[-1]) < 200_000, "the verifier's peak memory exceeds 200 MB"
+
+
+@pytest.mark.parametrize("case", list(ZIP_CASES))
+def test_a_malicious_or_malformed_zip_is_refused_in_one_line(tmp_path, good, case):
+    make, expected = ZIP_CASES[case]
+    write_zip(tmp_path / "release.zip", make(*good))
+    assert_refused_in_one_line(tmp_path / "release.zip", expected)
+
+
+@pytest.mark.parametrize("case", list(RAW_CASES))
+def test_a_broken_zip_or_zip_bomb_is_refused_in_one_line_and_small_memory(tmp_path, good, case):
+    make, expected = RAW_CASES[case]
+    write_zip(tmp_path / "good.zip", members(*good))
+    (tmp_path / "release.zip").write_bytes(make(*good, (tmp_path / "good.zip").read_bytes()))
+    assert_refused_in_one_line(tmp_path / "release.zip", expected)
+
+
+def unpack(folder, items) -> None:
+    for name, data, mode in items:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if stat.S_ISLNK(mode):
+            path.symlink_to(data.decode())
+        else:
+            path.write_bytes(data)
+
+
+FOLDER_CASES = ["a changed table, SHA256SUMS regenerated", "only an empty SHA256SUMS", "a symbolic link entry",
+                "a bad SHA256SUMS line", "an undecodable SHA256SUMS", "a missing datapackage.json",
+                "a datapackage.json that is not JSON", "a datapackage.json without hashes"]
+
+
+@pytest.mark.parametrize("case", FOLDER_CASES)
+def test_a_malicious_or_malformed_folder_is_refused_in_one_line(tmp_path, good, case):
+    make, expected = ZIP_CASES[case]
+    unpack(tmp_path, make(*good))
+    assert_refused_in_one_line(tmp_path / good[0], expected)
+
+
+def test_a_symbolic_link_to_a_folder_or_a_fifo_in_a_release_folder_is_refused(tmp_path, good):
+    top, entries = good
+    for odd in ("link", "fifo"):
+        folder = tmp_path / odd / top
+        unpack(tmp_path / odd, members(top, entries))
+        if odd == "link":
+            (folder / "elsewhere").symlink_to("/etc")
+        else:
+            os.mkfifo(folder / "data/pipe")
+        assert_refused_in_one_line(folder, "symbolic link" if odd == "link" else "not a regular file")
+
+
+def test_every_resource_hash_in_the_archive_descriptor_is_checked(tmp_path, good):
+    """Each file the descriptor lists, changed and SHA256SUMS regenerated, is caught."""
+    top, entries = good
+    paths = [r["path"] for r in json.loads(entries["datapackage.json"])["resources"]]
+    assert paths
+    for rel in paths:
+        folder = tmp_path / rel.replace("/", "_")
+        unpack(folder, members(top, resigned(entries, {rel: tampered(entries[rel])})))
+        problems = verify(folder / top)
+        assert len(problems) == 1 and rel in problems[0] and "datapackage.json" in problems[0], (rel, problems)
+
+
+def test_declared_sizes_above_the_limits_are_refused_before_reading(tmp_path, good, monkeypatch):
+    write_zip(tmp_path / "release.zip", members(*good))
+    assert verify(tmp_path / "release.zip") == []
+    monkeypatch.setattr(release, "MAX_TOTAL_BYTES", sum(len(d) for d in good[1].values()) - 1)
+    assert "in total" in verify(tmp_path / "release.zip")[0]
+    monkeypatch.setattr(release, "MAX_ENTRY_BYTES", 1000)
+    assert "per file" in verify(tmp_path / "release.zip")[0]
