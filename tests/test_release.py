@@ -288,6 +288,7 @@ ZIP_CASES = {
     "a changed table, SHA256SUMS regenerated": (
         lambda top, e: members(top, resigned(e, {"data/events.csv": tampered(e["data/events.csv"])})),
         "data/events.csv"),
+    "no SHA256SUMS": (lambda top, e: members(top, {n: d for n, d in e.items() if n != "SHA256SUMS"}), "SHA256SUMS"),
     "only an empty SHA256SUMS": (lambda top, e: [(f"{top}/SHA256SUMS", b"", stat.S_IFREG | 0o644)], "SHA256SUMS"),
     "a symbolic link entry": (
         lambda top, e: members(top, resigned(e, {"docs/passwd": b"/etc/passwd"}), links=("docs/passwd",)),

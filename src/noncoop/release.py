@@ -282,7 +282,9 @@ def verify(path: Path) -> list[str]:
 
 
 def _check(release: _Release) -> list[str]:
-    listed = _sums(release.read("SHA256SUMS", keep=True)[2] if "SHA256SUMS" in release.files else None)
+    if "SHA256SUMS" not in release.files:
+        raise _Refused("no SHA256SUMS in the release's top folder")
+    listed = _sums(release.read("SHA256SUMS", keep=True)[2])
     if "datapackage.json" not in release.files:
         raise _Refused("no datapackage.json in the release's top folder")
     size, digest, data = release.read("datapackage.json", keep=True)
@@ -306,10 +308,8 @@ def _check(release: _Release) -> list[str]:
     return problems
 
 
-def _sums(data: bytes | None) -> dict[str, str]:
+def _sums(data: bytes) -> dict[str, str]:
     """SHA256SUMS as {path: sha256}; every line well-formed, at least one."""
-    if data is None:
-        raise _Refused("no SHA256SUMS in the release's top folder")
     try:
         lines = data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
