@@ -398,7 +398,8 @@ def test_a_symbolic_link_to_a_folder_or_a_fifo_in_a_release_folder_is_refused(tm
 def test_every_resource_hash_in_the_archive_descriptor_is_checked(tmp_path, good):
     """Each file the descriptor lists, changed and SHA256SUMS regenerated, is caught."""
     top, entries = good
-    paths = [r["path"] for r in json.loads(entries["datapackage.json"])["resources"]]
+    resources = json.loads(entries["datapackage.json"])["resources"]
+    paths = [r["path"] for r in resources] + [r["parquet"]["path"] for r in resources]  # and each Parquet twin
     assert paths
     for rel in paths:
         folder = tmp_path / rel.replace("/", "_")
