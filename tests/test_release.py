@@ -17,6 +17,7 @@ import zlib
 from importlib import metadata
 
 import jsonschema
+import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
@@ -415,3 +416,25 @@ def test_declared_sizes_above_the_limits_are_refused_before_reading(tmp_path, go
     assert "in total" in verify(tmp_path / "release.zip")[0]
     monkeypatch.setattr(release, "MAX_ENTRY_BYTES", 1000)
     assert "per file" in verify(tmp_path / "release.zip")[0]
+
+
+def test_the_archive_stands_alone_for_every_tool(tmp_path, good, schema):
+    """What a user with only the zip needs: the docs, licence, citation and every format, loadable by
+    noncoop.load (typed from the archive's own descriptor) and by frictionless."""
+    from frictionless import Package, formats
+
+    from noncoop import load
+    from noncoop.excel import workbook_path
+    from noncoop.stata import dta_path
+
+    top, entries = good
+    expected = {"README.md", "docs/codebook.md", "docs/datasheet.md", "LICENSE", "CITATION.cff", ".zenodo.json",
+                "croissant.json", "datapackage.json", workbook_path(schema), *map(dta_path, schema.tables)}
+    assert expected <= set(entries)
+    write_zip(tmp_path / "release.zip", members(top, entries))
+    loaded, here = load(root=tmp_path / "release.zip"), load()
+    for name in schema.tables:
+        pd.testing.assert_frame_equal(loaded[name], here[name], obj=name)
+    package = Package(str(tmp_path / "release.zip"), control=formats.ZipControl(innerpath=f"{top}/datapackage.json"))
+    assert len(package.get_resource("events").read_rows()) == len(here["events"])
+    assert package.validate().valid
