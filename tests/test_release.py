@@ -54,6 +54,30 @@ def test_citation_cff_validates_against_the_cff_1_2_0_schema():
     assert cff["type"] == "dataset"
 
 
+def test_citation_files_carry_the_identifier_and_the_reference_codebooks(schema):
+    cff = YAML(typ="safe").load((ROOT / "CITATION.cff").read_text())
+    zenodo = json.loads((ROOT / ".zenodo.json").read_text())
+    meta = schema.package
+    assert {"type": "other", "value": meta["id"], "description": "Data Package id (datapackage.json)"} in cff["identifiers"]
+    assert [r["identifier"] for r in zenodo["related_identifiers"]] == [r["url"] for r in meta["related"]]
+    assert all(r["relation"] == "references" for r in zenodo["related_identifiers"])
+    for key, source in (("doi", "doi"), ("repository-code", "repository")):  # only once they exist, never invented
+        assert (key in cff) == bool(meta.get(source))
+    assert ("doi" in zenodo) == bool(meta.get("doi"))
+
+
+def test_a_doi_and_repository_once_recorded_reach_both_citation_files(schema):
+    import dataclasses
+    recorded = dataclasses.replace(schema, package={**schema.package, "doi": "10.5281/zenodo.1",
+                                                    "repository": "https://example.org/noncoop"})
+    cff = YAML(typ="safe").load(release.citation_cff(recorded))
+    jsonschema.Draft7Validator(json.loads((ROOT / "tests/fixtures/cff-1.2.0.schema.json").read_text())).validate(
+        json.loads(json.dumps(cff, default=str)))
+    assert cff["doi"] == "10.5281/zenodo.1" and cff["repository-code"] == "https://example.org/noncoop"
+    assert {"type": "doi", "value": "10.5281/zenodo.1"} in cff["identifiers"]
+    assert json.loads(release.zenodo_json(recorded))["doi"] == "10.5281/zenodo.1"
+
+
 def test_licences_are_stated_in_license_readme_and_descriptor():
     descriptor = json.loads((ROOT / "datapackage.json").read_text())
     assert descriptor["licenses"][0]["name"] == "CC-BY-4.0"

@@ -77,6 +77,11 @@ def citation_cff(schema: Schema) -> str:
         f"abstract: {_quoted(meta['description'])}",
         "keywords:",
         *[f"  - {_quoted(k)}" for k in meta["keywords"]],
+        "identifiers:",
+        *([f"  - type: doi\n    value: {_quoted(meta['doi'])}"] if meta.get("doi") else []),
+        f"  - type: other\n    value: {_quoted(meta['id'])}\n    description: {_quoted('Data Package id (datapackage.json)')}",
+        *([f"doi: {_quoted(meta['doi'])}"] if meta.get("doi") else []),
+        *([f"repository-code: {_quoted(meta['repository'])}"] if meta.get("repository") else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -89,6 +94,8 @@ def zenodo_json(schema: Schema) -> str:
         "publication_date": meta["created"][:10], "description": meta["description"],
         "creators": [{"name": c["title"]} for c in meta["contributors"]],
         "license": meta["licenses"][0]["name"].lower(), "keywords": meta["keywords"],
+        "related_identifiers": [{"identifier": r["url"], "relation": "references"} for r in meta.get("related", [])],
+        **({"doi": meta["doi"]} if meta.get("doi") else {}),
     }
     return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
