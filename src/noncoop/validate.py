@@ -58,10 +58,13 @@ def _date_order(df, schema):
 
 @rule("precision_fits_interval", "date_precision", "published_precision")
 def _precision_fits(df, schema):
-    start, end, precision = _interval(df)
+    return _fits(*_interval(df))
+
+
+def _fits(start: pd.Series, end: pd.Series, precision: pd.Series) -> pd.Series:
     days = (end - start).dt.days
     same_month = (start.dt.year == end.dt.year) & (start.dt.month == end.dt.month)
-    fits = pd.Series(True, index=df.index)
+    fits = pd.Series(True, index=start.index)
     fits[precision == "day"] = days == 0
     fits[precision == "days"] = days.between(1, 5)
     fits[precision == "week"] = days.between(0, 6)
@@ -101,6 +104,19 @@ def _span_order(df, schema):
 @rule("external_date_complete", "external_date_source")
 def _external_complete(df, schema):
     return _same_presence(df.external_date_start, df.external_date_end, df.external_date_source)
+
+
+@rule("report_date_complete", "report_date_start")
+def _report_complete(df, schema):
+    report = _same_presence(df.report_date_start, df.report_date_end, df.report_date_precision, df.report_date_basis)
+    needed = (df.date_basis != "report_date").fillna(True) | df.report_date_start.notna()
+    return (report & needed & (df.report_date_basis != "report_date").fillna(True)).astype(bool)
+
+
+@rule("report_bounds_act", "report_date_end")
+def _report_bounds_act(df, schema):
+    return (_le(df.report_date_start, df.report_date_end) & _le(df.date_end, df.report_date_end)
+            & _fits(df.report_date_start, df.report_date_end, df.report_date_precision)).astype(bool)
 
 
 @rule("mode_fits_type", "event_mode")
@@ -191,7 +207,8 @@ def pandera_schema(schema: Schema, table: Table) -> pa.DataFrameSchema:
             checks.append(pa.Check(FIELD_CHECKS[f.check][0], name=f.check))
         columns[f.name] = pa.Column(DTYPES[f.type], checks=checks, nullable=f.name not in table.required,
                                     unique=table.primary_key == (f.name,), report_duplicates="all")
-    rules = [pa.Check(partial(RULES[name][0], schema=schema), name=name, error=name) for name in table.rules]
+    rules = [pa.Check(partial(RULES[name][0], schema=schema), name=name, error=name, ignore_na=False)
+             for name in table.rules]  # a rule about empty fields must see rows with empty fields
     composite = list(table.primary_key) if len(table.primary_key) > 1 else None
     return pa.DataFrameSchema(columns, checks=rules, strict=True, ordered=True, unique=composite,
                               report_duplicates="all", name=table.name)
