@@ -31,10 +31,11 @@ from noncoop import load  # noqa: E402
 
 TIME_WORDS = ["last month", "on Thursday", "this week", "earlier this month", "in 2014", "previously",
               "for weeks", "currently"]
-EVENT_KEYS = ["event_type", "event_mode", "sharp_method", "acled_event_type", "acled_sub_event_type", "violent",
-              "status", "date_start", "date_end", "date_precision", "date_basis", "time_expression",
-              "external_date_start", "external_date_end", "external_date_source", "location_precision",
-              "killed", "injured"]
+EVENT_KEYS = ["granularity", "event_type", "event_mode", "sharp_method", "acled_event_type", "acled_sub_event_type",
+              "violent", "status", "date_start", "date_end", "date_precision", "date_basis", "time_expression",
+              "report_date_start", "report_date_end", "report_date_precision", "report_date_basis",
+              "report_time_expression", "external_date_start", "external_date_end", "external_date_source",
+              "location_precision", "killed", "injured"]
 
 
 def _q(value) -> str:
