@@ -152,3 +152,10 @@ def test_incident_ids_are_the_same_in_two_builds(tmp_path):
     assert run_build(tree).returncode == 0
     second = pd.read_parquet(tree / "data/events.parquet", columns=["event_id", "incident_id"])
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_the_viewer_timeline_draws_each_report_date_beside_its_act():
+    index = (ROOT / "docs/viewer/index.html").read_text(encoding="utf-8")
+    reported = T["events"][T["events"].report_date_start.notna()]
+    assert index.count('<span class="rep" ') == len(reported)
+    assert 'title="report: 2022-06-01 – 2022-06-30 (month, “last month”)"' in index
