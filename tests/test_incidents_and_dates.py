@@ -159,3 +159,9 @@ def test_the_viewer_timeline_draws_each_report_date_beside_its_act():
     reported = T["events"][T["events"].report_date_start.notna()]
     assert index.count('<span class="rep" ') == len(reported)
     assert 'title="report: 2022-06-01 – 2022-06-30 (month, “last month”)"' in index
+
+
+def test_the_reports_of_one_incident_agree_on_what_it_is():
+    per_incident = T["events"].groupby("incident_id", observed=True)
+    assert (per_incident.granularity.nunique() == 1).all()
+    assert (per_incident.event_type.nunique() == 1).all()
