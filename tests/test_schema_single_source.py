@@ -57,7 +57,7 @@ def test_row_rules_use_the_schema_they_are_given(tmp_path, schema):
     """A rule reads its vocabularies from the schema being validated, not from the project's."""
     folder = _edited_schemas(tmp_path, "vocabularies.yaml", "event_types: [CONSULT]}", "event_types: [PROTEST]}")
     edited = load_schema.__wrapped__(folder)
-    fits, _ = RULES["mode_fits_type"]
+    fits = RULES["mode_fits_type"]
     events = pd.DataFrame({"event_mode": ["visit", "visit"], "event_type": ["CONSULT", "PROTEST"]})
     assert fits(events, schema).tolist() == [True, False]
     assert fits(events, edited).tolist() == [False, True]

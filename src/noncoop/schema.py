@@ -86,10 +86,11 @@ class Schema:
     tables: dict[str, Table]
     fields: dict[str, Field]
     vocabularies: dict[str, Vocabulary]
-    rules: dict[str, str]
+    rules: dict[str, str]  # name -> what the rule requires
     annotation: dict[str, Any]
     package: dict[str, Any]
     sharp_methods: tuple[dict[str, Any], ...]
+    rule_fields: dict[str, tuple[str, ...]]  # name -> the columns a rule involves, the default blame first
 
     def codes(self, field: Field) -> list[str]:
         return list(self.vocabularies[field.vocabulary].codes) if field.vocabulary else []
@@ -138,8 +139,13 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
             annotation=spec.get("annotation"), origin=spec.get("origin"),
         )
     package = {**docs["package"], "version": (folder.parent / "VERSION").read_text(encoding="utf-8").strip()}
-    schema = Schema(tables, fields, vocabularies, docs["rules"], docs["annotation"], package,
-                    tuple(_read_sharp(folder / "sharp_198_methods.csv")))
+    rules = {}
+    for name, spec in docs["rules"].items():
+        if not _unknown(problems, f"rules.yaml:{name}", spec, {"text", "fields"}):
+            rules[name] = spec
+    schema = Schema(tables, fields, vocabularies, {n: r["text"] for n, r in rules.items()}, docs["annotation"], package,
+                    tuple(_read_sharp(folder / "sharp_198_methods.csv")),
+                    {n: tuple(r["fields"]) for n, r in rules.items()})
     _cross_check(schema, problems)
     if problems:
         raise SchemaDefinitionError("\n".join(map(str, problems.items)))
@@ -180,6 +186,11 @@ def _cross_check(schema: Schema, problems: Problems) -> None:
         for rule in t.rules:
             if rule not in schema.rules:
                 problems.add(where, f"tables.{t.name}.rules", rule, "a rule described in rules.yaml")
+    for rule, involved in schema.rule_fields.items():
+        columns = {c for t in schema.tables.values() if rule in t.rules for c in t.columns}
+        if not involved or not set(involved) <= columns:
+            problems.add(where, f"rules.{rule}.fields", sorted(set(involved) - columns) or involved,
+                         "columns of the tables that obey the rule")
 
 
 def _read_sharp(path: Path) -> list[dict[str, Any]]:

@@ -19,15 +19,15 @@ from .schema import Schema, Table
 from .tables import DTYPES
 
 Origins = dict[str, list]  # table -> per row an object whose .at(column) gives a Location
-RuleFn = Callable[[pd.DataFrame, Schema], pd.Series]
-RULES: dict[str, tuple[RuleFn, tuple[str, ...]]] = {}  # name -> (ok-mask, columns to blame)
+RuleFn = Callable[[pd.DataFrame, Schema], "pd.Series | dict[str, pd.Series]"]
+RULES: dict[str, RuleFn] = {}  # name -> ok-mask, or one ok-mask per column to blame
 
 
-def rule(name: str, *blame: str):
+def rule(name: str):
     """Register a row rule of rules.yaml: a function of (frame, schema) returning True for the rows
-    that pass."""
+    that pass (or {column to blame: such a mask})."""
     def register(fn: RuleFn) -> RuleFn:
-        RULES[name] = (fn, blame)
+        RULES[name] = fn
         return fn
     return register
 
@@ -46,19 +46,21 @@ def _interval(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     return df[f"{prefix}_start"], df[f"{prefix}_end"], df[f"{prefix}_precision"]
 
 
-@rule("published_order", "published_end")
+@rule("published_order")
 def _published_order(df, schema):
     return _le(df.published_start, df.published_end)
 
 
-@rule("date_order", "date_end", "external_date_end")
+@rule("date_order")
 def _date_order(df, schema):
-    return _le(df.date_start, df.date_end) & _le(df.external_date_start, df.external_date_end)
+    return {"date_end": _le(df.date_start, df.date_end),
+            "external_date_end": _le(df.external_date_start, df.external_date_end)}
 
 
-@rule("precision_fits_interval", "date_precision", "published_precision")
+@rule("precision_fits_interval")
 def _precision_fits(df, schema):
-    return _fits(*_interval(df))
+    start, end, precision = _interval(df)
+    return {precision.name: _fits(start, end, precision)}
 
 
 def _fits(start: pd.Series, end: pd.Series, precision: pd.Series) -> pd.Series:
@@ -74,96 +76,99 @@ def _fits(start: pd.Series, end: pd.Series, precision: pd.Series) -> pd.Series:
     return fits.fillna(True).astype(bool)
 
 
-@rule("basis_pairs", "outlet_basis")
+@rule("basis_pairs")
 def _basis_pairs(df, schema):
-    ok = pd.Series(True, index=df.index)
+    pairs = {}
     for f in [f for f in schema.fields.values() if f.basis_for and f.name in df.columns]:
         value, basis = df[f.basis_for], df[f.name]
-        ok &= value.notna() == basis.notna()
-        ok &= ~(basis.notna() & (basis != "text") & df[f.note].isna())
-    return ok.astype(bool)
+        pairs[f.name] = ((value.notna() == basis.notna())
+                         & ~(basis.notna() & (basis != "text") & df[f.note].isna())).astype(bool)
+    return pairs
 
 
-@rule("no_self_parent", "parent_actor_id", "parent_place_id")
+@rule("no_self_parent")
 def _no_self_parent(df, schema):
     key, parent = (("actor_id", "parent_actor_id") if "actor_id" in df else ("place_id", "parent_place_id"))
     return (df[parent].isna() | (df[parent] != df[key])).astype(bool)
 
 
-@rule("coordinates_pair", "geonames_id")
+@rule("coordinates_pair")
 def _coordinates_pair(df, schema):
     return (_same_presence(df.latitude, df.longitude, df.gazetteer)
             & (df.latitude.isna() | df.geonames_id.notna())).astype(bool)
 
 
-@rule("span_order", "char_end")
+@rule("span_order")
 def _span_order(df, schema):
     return (df.char_start < df.char_end).astype(bool)
 
 
-@rule("external_date_complete", "external_date_source")
+@rule("external_date_complete")
 def _external_complete(df, schema):
     return _same_presence(df.external_date_start, df.external_date_end, df.external_date_source)
 
 
-@rule("report_date_complete", "report_date_start")
+@rule("report_date_complete")
 def _report_complete(df, schema):
     report = _same_presence(df.report_date_start, df.report_date_end, df.report_date_precision, df.report_date_basis)
     needed = (df.date_basis != "report_date").fillna(True) | df.report_date_start.notna()
-    return (report & needed & (df.report_date_basis != "report_date").fillna(True)).astype(bool)
+    return {"report_date_start": (report & needed).astype(bool),
+            "report_date_basis": (df.report_date_basis != "report_date").fillna(True).astype(bool)}
 
 
-@rule("report_bounds_act", "report_date_end")
+@rule("report_bounds_act")
 def _report_bounds_act(df, schema):
-    return (_le(df.report_date_start, df.report_date_end) & _le(df.date_end, df.report_date_end)
-            & _fits(df.report_date_start, df.report_date_end, df.report_date_precision)).astype(bool)
+    return {"report_date_end": (_le(df.report_date_start, df.report_date_end)
+                                & _fits(df.report_date_start, df.report_date_end, df.report_date_precision)),
+            "date_end": _le(df.date_end, df.report_date_end)}
 
 
-@rule("mode_fits_type", "event_mode")
+@rule("mode_fits_type")
 def _mode_fits(df, schema):
     modes = _vocabulary_attribute(schema, "plover_mode", "event_types")
-    return pd.Series([pd.isna(m) or t in modes.get(m, ()) for m, t in zip(df.event_mode, df.event_type)],
+    return pd.Series([pd.isna(m) or (not pd.isna(t) and t in modes.get(m, ()))
+                      for m, t in zip(df.event_mode, df.event_type)],
                      index=df.index, dtype=bool)
 
 
-@rule("acled_pair", "acled_sub_event_type")
+@rule("acled_pair")
 def _acled_pair(df, schema):
     parent = _vocabulary_attribute(schema, "acled_sub_event_type", "event_type")
     return pd.Series([(pd.isna(s) and True) or (not pd.isna(t) and parent.get(s) == t)
                       for t, s in zip(df.acled_event_type, df.acled_sub_event_type)], index=df.index, dtype=bool)
 
 
-@rule("violence_is_assault", "violent")
+@rule("violence_is_assault")
 def _violence_is_assault(df, schema):
     return ((df.event_type == "ASSAULT") == df.violent).fillna(False).astype(bool)
 
 
-@rule("sharp_not_violent", "sharp_method")
+@rule("sharp_not_violent")
 def _sharp_not_violent(df, schema):
     return (df.sharp_method.isna() | ~df.violent).fillna(False).astype(bool)
 
 
-@rule("casualties_need_violence", "killed", "injured")
+@rule("casualties_need_violence")
 def _casualties(df, schema):
     return ((df.killed.isna() & df.injured.isna()) | df.violent).fillna(False).astype(bool)
 
 
-@rule("place_needs_precision", "location_precision")
+@rule("place_needs_precision")
 def _place_precision(df, schema):
     return _same_presence(df.place_id, df.location_precision)
 
 
-@rule("every_event_has_actor", "event_id")
+@rule("every_event_has_actor")
 def _every_event_has_actor(df, schema):
     return pd.Series(True, index=df.index)  # checked across tables in `validate_package`
 
 
-@rule("no_self_link", "linked_event_id")
+@rule("no_self_link")
 def _no_self_link(df, schema):
     return (df.event_id != df.linked_event_id).astype(bool)
 
 
-@rule("paraphrase_has_verb", "reporting_verb")
+@rule("paraphrase_has_verb")
 def _paraphrase_verb(df, schema):
     return ((df.kind != "paraphrase") | df.reporting_verb.notna()).astype(bool)
 
@@ -188,8 +193,9 @@ def _vocabulary_attribute(schema: Schema, vocabulary: str, attribute: str) -> di
     return {code: spec.get(attribute) for code, spec in schema.vocabularies[vocabulary].codes.items()}
 
 
-def pandera_schema(schema: Schema, table: Table) -> pa.DataFrameSchema:
-    """The pandera schema of one table, derived from its field definitions and rules."""
+def pandera_schema(schema: Schema, table: Table, rules: bool = True) -> pa.DataFrameSchema:
+    """The pandera schema of one table, derived from its field definitions and (unless `rules` is
+    false: the build reports them itself, see `rule_failures`) its row rules."""
     columns = {}
     for f in table.fields:
         checks = []
@@ -207,11 +213,18 @@ def pandera_schema(schema: Schema, table: Table) -> pa.DataFrameSchema:
             checks.append(pa.Check(FIELD_CHECKS[f.check][0], name=f.check))
         columns[f.name] = pa.Column(DTYPES[f.type], checks=checks, nullable=f.name not in table.required,
                                     unique=table.primary_key == (f.name,), report_duplicates="all")
-    rules = [pa.Check(partial(RULES[name][0], schema=schema), name=name, error=name, ignore_na=False)
-             for name in table.rules]  # a rule about empty fields must see rows with empty fields
+    checks = [pa.Check(partial(_all_parts, RULES[name], schema=schema), name=name, error=name)
+              for name in table.rules] if rules else []
     composite = list(table.primary_key) if len(table.primary_key) > 1 else None
-    return pa.DataFrameSchema(columns, checks=rules, strict=True, ordered=True, unique=composite,
+    return pa.DataFrameSchema(columns, checks=checks, strict=True, ordered=True, unique=composite,
                               report_duplicates="all", name=table.name)
+
+
+def _all_parts(fn: RuleFn, df: pd.DataFrame, schema: Schema) -> pd.Series:
+    """One ok-mask for a rule that returns one per blamed column."""
+    verdict = fn(df, schema)
+    parts = list(verdict.values()) if isinstance(verdict, dict) else [verdict]
+    return pd.concat([p.fillna(False).astype(bool) for p in parts], axis=1).all(axis=1)
 
 
 def _expected(schema: Schema, table: Table, column: str, check: str) -> tuple[str, list[str]]:
@@ -235,32 +248,48 @@ def _expected(schema: Schema, table: Table, column: str, check: str) -> tuple[st
 
 
 def validate_tables(schema: Schema, frames: dict[str, pd.DataFrame], origins: Origins) -> Problems:
-    """Run every table's pandera schema; report failures at their origin."""
+    """Run every table's pandera column checks and its row rules; report failures at their origin."""
     problems = Problems()
     for name, table in schema.tables.items():
+        df = frames[name]
         try:
-            pandera_schema(schema, table).validate(frames[name], lazy=True)
+            pandera_schema(schema, table, rules=False).validate(df, lazy=True)
         except SchemaErrors as exc:
-            cases = exc.failure_cases
-            for case in cases.itertuples(index=False):
-                check = str(case.check)
-                column = case.column if check not in RULES else _blamed(check, table)
-                if check in RULES and case.column != column:
-                    continue  # a row rule is reported once, at the column it blames
+            for case in exc.failure_cases.itertuples(index=False):
+                check, column = str(case.check), case.column
                 row = None if pd.isna(case.index) else int(case.index)
-                where = _origin(origins, name, row, column)
                 expected, choices = _expected(schema, table, column, check)
-                value = frames[name].at[row, column] if row is not None and column in frames[name] else case.failure_case
-                hint = did_you_mean(value, choices) or _rule_hint(schema, check, frames[name], row)
-                problems.add(where, where.path or f"{name}.{column}", _plain(value), expected, hint)
+                value = df.at[row, column] if row is not None and column in df else case.failure_case
+                _report(problems, origins, name, row, column, value, expected, did_you_mean(value, choices))
+        for rule, column, row in rule_failures(schema, table, df):
+            involved = [c for c in schema.rule_fields[rule] if c in df.columns]
+            cells = ", ".join(f"{c}={_shown(df.at[row, c])}" for c in involved)
+            hint = _rule_hint(schema, rule, df, row, column) or f"this row has {cells}"
+            _report(problems, origins, name, row, column, df.at[row, column], schema.rules[rule], hint)
     return problems
 
 
-def _rule_hint(schema: Schema, check: str, df: pd.DataFrame, row: int | None) -> str:
+def _report(problems: Problems, origins: Origins, table: str, row: int | None, column: str, value, expected: str,
+            hint: str) -> None:
+    where = _origin(origins, table, row, column)
+    problems.add(where, where.path or f"{table}.{column}", _plain(value), expected, hint)
+
+
+def _shown(value) -> str:
+    value = _plain(value)
+    text = "empty" if value is None else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _rule_hint(schema: Schema, check: str, df: pd.DataFrame, row: int | None, column: str = "") -> str:
     """A concrete fix for the rules whose valid values depend on another column."""
     if row is None:
         return ""
-    if check == "mode_fits_type":
+    if check == "basis_pairs":
+        f = schema.fields[column]
+        pair = ", ".join(f"{c}={_shown(df.at[row, c])}" for c in (f.basis_for, f.name, f.note))
+        return f"this row has {pair}: fill {f.basis_for} and {f.name} together, and {f.note} for a basis other than text"
+    if check == "mode_fits_type" and not pd.isna(df.at[row, "event_type"]):
         modes = [m for m, types in _vocabulary_attribute(schema, "plover_mode", "event_types").items()
                  if df.at[row, "event_type"] in types]
         return f"modes of {df.at[row, 'event_type']}: {', '.join(modes) or 'none'} (or leave event_mode out)"
@@ -272,9 +301,11 @@ def _rule_hint(schema: Schema, check: str, df: pd.DataFrame, row: int | None) ->
             return "the interval ends before it starts: correct the dates first"
         codes = list(schema.vocabularies["date_precision"].codes)
         trial = pd.DataFrame({"date_start": [start] * len(codes), "date_end": [end] * len(codes), "date_precision": codes})
-        fits = [code for code, ok in zip(codes, _precision_fits(trial, schema)) if ok]
+        fits = [code for code, ok in zip(codes, _precision_fits(trial, schema)["date_precision"]) if ok]
         days = (end - start).days + 1
         return f"{start:%Y-%m-%d}..{end:%Y-%m-%d} spans {days} day(s): use {' or '.join(fits)}, or correct the dates"
+    if check == "acled_pair" and pd.isna(df.at[row, "acled_event_type"]):
+        return "fill acled_event_type, or leave acled_sub_event_type out"
     if check == "acled_pair":
         subs = [s for s, t in _vocabulary_attribute(schema, "acled_sub_event_type", "event_type").items()
                 if t == df.at[row, "acled_event_type"]]
@@ -282,8 +313,22 @@ def _rule_hint(schema: Schema, check: str, df: pd.DataFrame, row: int | None) ->
     return ""
 
 
-def _blamed(check: str, table: Table) -> str:
-    return next((c for c in RULES[check][1] if c in table.columns), table.primary_key[0])
+def rule_failures(schema: Schema, table: Table, df: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(rule, column to blame, row) for every row that breaks one of the table's row rules.
+
+    A rule returns an ok-mask, or one per column it blames (`basis_pairs` names the pair that
+    failed). A missing verdict (NA) fails. Without a column of its own, a failing row is blamed
+    on the first of the rule's fields that is empty in that row, else on the first field.
+    """
+    failures = []
+    for name in table.rules:
+        verdict = RULES[name](df, schema)
+        involved = [c for c in schema.rule_fields[name] if c in df.columns]
+        for column, ok in (verdict.items() if isinstance(verdict, dict) else [(None, verdict)]):
+            for row in df.index[~ok.fillna(False).astype(bool)]:
+                blamed = column or next((c for c in involved if pd.isna(df.at[row, c])), involved[0])
+                failures.append((name, blamed, int(row)))
+    return failures
 
 
 def _origin(origins: Origins, table: str, row: int | None, column: str) -> Location:
