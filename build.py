@@ -1,10 +1,23 @@
-"""Build the dataset: `python build.py` publishes data/ and datapackage.json; `--check` writes nothing."""
+"""Build the dataset: `python build.py` publishes data/ and datapackage.json; `--check` writes nothing.
+
+Run with any Python: outside the project's virtual environment it re-runs itself with
+`.venv/bin/python` (which `make check` / `make data` set up), or says how to get one.
+"""
+import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "src"))
 
-from noncoop.cli import main  # noqa: E402
+try:
+    from noncoop.cli import main
+except ModuleNotFoundError as exc:
+    venv = HERE / ".venv" / "bin" / "python"
+    if venv.is_file() and Path(sys.prefix).resolve() != venv.parent.parent.resolve():
+        os.execv(venv, [str(venv), __file__, *sys.argv[1:]])
+    sys.exit(f"build.py: {exc.name} is not installed for {sys.executable}: run `make check` or `make data` "
+             "once (they set up .venv with pinned versions), then `python build.py` works with any Python")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,8 +29,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from noncoop import load  # noqa: E402
 
-TIME_WORDS = ["last month", "on Thursday", "this week", "earlier this month", "in 2014", "previously",
-              "for weeks", "currently"]
 EVENT_KEYS = ["granularity", "event_type", "event_mode", "sharp_method", "acled_event_type", "acled_sub_event_type",
               "violent", "status", "date_start", "date_end", "date_precision", "date_basis", "time_expression",
               "report_date_start", "report_date_end", "report_date_precision", "report_date_basis",
@@ -72,6 +70,8 @@ def generate(root: Path, n: int, seed: int = 7) -> dict[str, int]:
     """Write articles/ and annotations/ for `n` synthetic articles under `root`."""
     rng = random.Random(seed)
     combos = _templates()
+    # every time expression the sampled events carry must occur in each synthetic text
+    time_words = sorted({c[key] for c in combos for key in ("time_expression", "report_time_expression") if key in c})
     (root / "articles").mkdir(parents=True)
     (root / "annotations").mkdir()
     n_actors, n_places = 40 + n // 5, 20 + n // 20
@@ -89,7 +89,7 @@ def generate(root: Path, n: int, seed: int = 7) -> dict[str, int]:
         actors, places = sorted(own_actors), sorted(own_places)
         sentences = [f"Report {source_id} mentions {', '.join(f'Name of {x}' for x in actors)} "
                      f"and {', '.join(f'Place of {x}' for x in places)}.",
-                     "Time words: " + ", ".join(TIME_WORDS) + "."]
+                     "Time words: " + ", ".join(time_words) + "."]
         events, quotes = [], []
         for i in range(1, 29):
             combo = rng.choice(combos)

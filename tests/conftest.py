@@ -54,3 +54,4 @@ def tree(tmp_path) -> Path:
 def run_build(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(root), *args],
                           capture_output=True, text=True, env=env, timeout=300)
+

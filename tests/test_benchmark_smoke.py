@@ -20,3 +20,16 @@ def test_scale_benchmark_runs_end_to_end_at_tiny_n(tmp_path):
     assert {"resolve", "tables", "validate", "render", "publish"} <= set(report["stages_s"])
     assert len(report["build_runs_s"]) == 2 and report["build_s"] == min(report["build_runs_s"])
     assert (tmp_path / "corpus/datapackage.json").is_file()
+
+
+def test_the_synthetic_corpus_builds_whatever_time_expressions_the_real_events_use(tmp_path, monkeypatch):
+    """A valid new article with a time expression of its own must not break the benchmark's corpus."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import scale
+    from noncoop.cli import main
+
+    real = scale._templates
+    monkeypatch.setattr(scale, "_templates", lambda: [dict(c, time_expression="since early March")
+                                                      if "time_expression" in c else c for c in real()])
+    scale.generate(tmp_path / "corpus", 2, seed=1)
+    assert main(["--root", str(tmp_path / "corpus"), "--check"]) == 0

@@ -450,6 +450,90 @@ def registry_section_empty(root):
     return [f"{PLACES}:{line}:{col}: places: got None; expected a value of type array"]
 
 
+
+# --- text that would break outputs or hide from a reviewer (issue: trust the gates) -------------
+
+def _summary(root, value: str):
+    text, at, _ = replace(root, A0, r"^    summary: (?P<v>.*)$", value)
+    return text, at
+
+
+def control_character_in_text(root):
+    text, at = _summary(root, r'"Russia \e[31mannexes\e[0m Kherson"')
+    return [where(A0, text, at, ".summary") + ": got 'Russia \\x1b[31mannexes\\x1b[0m Kherson'; expected text without "
+            "control, format or invisible characters: U+001B ESCAPE at character 8"]
+
+
+def bidi_override_in_text(root):
+    text, at = _summary(root, '"Russia annexes \u202eKherson"')
+    return [where(A0, text, at, ".summary") + ": got 'Russia annexes \\u202eKherson'; expected text without control, "
+            "format or invisible characters: U+202E RIGHT-TO-LEFT OVERRIDE at character 16"]
+
+
+def zero_width_in_text(root):
+    text, at = _summary(root, '"Russia annexes\u200b Kherson"')
+    return [where(A0, text, at, ".summary") + ": got 'Russia annexes\\u200b Kherson'; expected text without control, "
+            "format or invisible characters: U+200B ZERO WIDTH SPACE at character 15"]
+
+
+def lone_carriage_return_in_text(root):
+    text, at, _ = replace(root, A0, r"^    notes: (?P<v>.*)$", r'"first line\rsecond line"')
+    return [where(A0, text, at, ".notes") + ": got 'first line\\rsecond line'; expected text without control, "
+            "format or invisible characters: U+000D CARRIAGE RETURN at character 11"]
+
+
+def spreadsheet_formula_in_text(root):
+    text, at = _summary(root, '"=HYPERLINK(\'http://x.example\', \'click\')"')
+    return [where(A0, text, at, ".summary") + ": got \"=HYPERLINK('http://x.example', 'click')\"; expected text that "
+            "does not start with = + - @ (spreadsheets run such cells as formulas)"]
+
+
+def trailing_newline_in_id(root):
+    text, at, _ = replace(root, ACTORS, r"^  - actor_id: (?P<v>[\w-]+)$", '"ghost\\n"')
+    return [where(ACTORS, text, at, ".actor_id") + ": got 'ghost\\n'; expected text matching"]
+
+
+def cyrillic_letter_in_reference(root):
+    text, at, match = replace(root, A0, r"^    place_id: (?P<v>kherson)$", "kh\u0435rson")
+    return [where(A0, text, at, ".place_id") + ": got 'kh\u0435rson'; expected an existing places.place_id. did you "
+            "mean 'kherson'? they look identical but differ at character 3: yours has U+0435 CYRILLIC SMALL LETTER IE, "
+            "the other U+0065 LATIN SMALL LETTER E"]
+
+
+def decomposed_accent_in_evidence(root):
+    # an evidence span typed with a look-alike letter: the hint names the code point that differs
+    text, at, match = replace(root, A0, r"^    evidence: (?P<v>Kyiv stepped up)", "Kyiv st\u0435pped up")
+    return [where(A0, text, at, ".evidence") + ": got 'Kyiv st\u0435pped up", "look the same at offset 3: they look "
+            "identical but differ at character 8: yours has U+0435 CYRILLIC SMALL LETTER IE"]
+
+
+def deep_nesting(root):
+    text, at, _ = replace(root, A0, r"^    notes: (?P<v>.*)$", "[" * 800 + "]" * 800)
+    line, col = line_col(text, at + 32 - 3)  # the list at depth 32: events, [0] and notes hold the first three
+    return [f"{A0}:{line}:{col}: (nesting): got 'more than 32 levels'"]
+
+
+def several_faults_in_one_item(root):
+    """An item with a bad code still has its evidence and references checked: all in one run."""
+    text = read(root, A0)
+    start = text.index("  - id: e01\n")
+    end = text.index("  - id: e02\n")
+    item = (text[start:end].replace("status: ongoing", "status: ongoingg")
+            .replace("actors: [ua-government]", "actors: [ua-governmentt]")
+            .replace("Kyiv stepped up efforts", "Kyiv stepped up effort").replace("place_id: kherson", "place_id: khersonn"))
+    text = text[:start] + item + text[end:]
+    write(root, A0, text)
+    return [where(A0, text, text.index("Kyiv stepped up effort", start), ".evidence") + ": got 'Kyiv stepped up effort",
+            where(A0, text, text.index("ongoingg", start), ".status") + ": got 'ongoingg'",
+            where(A0, text, text.index("ua-governmentt", start), ".actors[0]") + ": got 'ua-governmentt'",
+            where(A0, text, text.index("khersonn", start), ".place_id") + ": got 'khersonn'"]
+
+
+def alias_hint_names_its_article(root):
+    text, at, _ = replace(root, PLACES, r"^    aliases: \[(?P<v>Kherson)[,\]]", "Khersonn")
+    return [where(PLACES, text, at, ".aliases[0]") + ": got 'Khersonn'; expected a surface form that occurs verbatim "
+            "in an article. in articles/"]
+
 CASES = [
     Case("yaml-unclosed-quote", yaml_unclosed_quote, ("close the quote",)),
     Case("yaml-unclosed-bracket", yaml_unclosed_bracket),
@@ -502,6 +586,17 @@ CASES = [
     Case("geonames-id-too-large", geonames_id_too_large),
     Case("iso-3166-2-invalid", iso_3166_2_invalid),
     Case("registry-section-empty", registry_section_empty, ("fill in the value after the colon",)),
+    Case("control-character-in-text", control_character_in_text),
+    Case("bidi-override-in-text", bidi_override_in_text),
+    Case("zero-width-in-text", zero_width_in_text),
+    Case("lone-carriage-return-in-text", lone_carriage_return_in_text),
+    Case("spreadsheet-formula-in-text", spreadsheet_formula_in_text),
+    Case("trailing-newline-in-id", trailing_newline_in_id, problems=None),  # also every alias now without its actor
+    Case("cyrillic-letter-in-reference", cyrillic_letter_in_reference, problems=2),  # the slug pattern, the reference
+    Case("look-alike-letter-in-evidence", decomposed_accent_in_evidence),
+    Case("deep-nesting", deep_nesting),
+    Case("several-faults-in-one-item", several_faults_in_one_item, problems=4),
+    Case("alias-hint-names-its-article", alias_hint_names_its_article),
 ]
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -31,3 +33,13 @@ def test_readme_snippet_runs(kind, code, monkeypatch):
     else:
         rows = duckdb.connect().execute(code).fetchall()
         assert rows, "the query returned no rows"
+
+
+def test_the_documented_build_command_works_outside_the_virtual_environment(tree):
+    """`python build.py --check`, as the docs write it, with a Python that lacks the dependencies."""
+    bare = subprocess.run([sys.executable, "-S", "-c", "import pandas"], capture_output=True, text=True)
+    assert bare.returncode != 0  # -S: no site-packages, as a system Python without them
+    result = subprocess.run([sys.executable, "-S", str(ROOT / "build.py"), "--root", str(tree), "--check"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("check passed")

@@ -124,3 +124,28 @@ def test_annotation_files_validate_against_the_published_json_schemas():
 
 def _fake_outputs(schema):
     return {f"data/{t}.{ext}": digest(b"") for t in schema.tables for ext in ("csv", "parquet")}
+
+
+HOSTILE = r'"x <!-- tables:end --> <script>alert(1)</script>\r\nnext | cell"'
+
+
+@pytest.mark.parametrize("name, old", [
+    ("tables.yaml", 'description: Every surface form by which the texts refer to an actor.'),
+    ("fields.yaml", 'description: One-line summary of the event in the annotator\'s words.'),
+    ("rules.yaml", 'text: "`char_start` < `char_end`."'),
+    ("vocabularies.yaml", '{definition: "Withdrawal of forces, personnel or relations."'),
+])
+def test_schema_text_cannot_break_the_codebook_or_the_readme(tmp_path, name, old):
+    """Markers, raw HTML, line breaks and pipes in any schema text render as plain text in one cell."""
+    from noncoop.codebook import codebook, readme_with_tables
+
+    folder = _edited_schemas(tmp_path, name, old, old[:old.index(":") + 1] + " " + HOSTILE)
+    edited = load_schema.__wrapped__(folder)
+    book = codebook(edited)
+    assert "<script" not in book and "<!--" not in book and "\r" not in book
+    assert not any(line.startswith("next") for line in book.splitlines())  # the line break did not split it
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    counts = {t: 1 for t in edited.tables}
+    once = readme_with_tables(readme, edited, counts)
+    assert readme_with_tables(once, edited, counts) == once
+    assert once.count("<!-- tables:end -->") == 1

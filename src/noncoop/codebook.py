@@ -31,8 +31,17 @@ def _constraints(schema: Schema, table: Table, f: Field) -> str:
     return "; ".join(parts)
 
 
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\u2028\u2029\x85]")
+_TAG = re.compile(r"<(?=[A-Za-z!/?])")  # the start of an HTML tag or comment (`a <= b` stays as it is)
+
+
+def _text(text: str) -> str:
+    """Schema text as one line of Markdown: no raw HTML (so no README marker either), no line break."""
+    return _TAG.sub("&lt;", _LINE_BREAK.sub(" ", str(text)))
+
+
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _text(text).replace("|", "\\|")
 
 
 def codebook(schema: Schema) -> str:
@@ -46,21 +55,22 @@ def codebook(schema: Schema) -> str:
         out.append(f"| [`{t.name}`](#table-{t.name.replace('_', '-')}) | {_cell(t.description)} | "
                    f"{', '.join(t.primary_key)} |")
     for t in schema.tables.values():
-        out += ["", f"## Table `{t.name}`", "", t.description, ""]
+        out += ["", f"## Table `{t.name}`", "", _text(t.description), ""]
         if t.annotation:
-            out.append(f"Rows come from the `{t.annotation['section']}` section of the annotation files "
-                       f"({'annotations/<source_id>.yaml' if t.annotation['file'] == 'source' else 'annotations/' + t.annotation['file'] + '.yaml'}).")
+            file = "<source_id>" if t.annotation["file"] == "source" else t.annotation["file"]
+            out.append(_text(f"Rows come from the `{t.annotation['section']}` section of the annotation files "
+                             f"(annotations/{file}.yaml)."))
         if t.origin:
-            out.append(f"Rows come from: {t.origin}")
+            out.append(f"Rows come from: {_text(t.origin)}")
         if t.rules:
-            out += ["", "Row rules: " + "; ".join(f"**{r}**: {schema.rules[r]}" for r in t.rules)]
+            out += ["", "Row rules: " + "; ".join(f"**{r}**: {_text(schema.rules[r])}" for r in t.rules)]
         out += ["", "| column | type | required | description | constraints |", "|---|---|---|---|---|"]
         for f in t.fields:
             out.append(f"| `{f.name}` | {f.type} | {'yes' if f.name in t.required else ''} | "
                        f"{_cell(f.description)} | {_cell(_constraints(schema, t, f))} |")
     out += ["", "## Vocabularies"]
     for v in schema.vocabularies.values():
-        out += ["", f"### Vocabulary `{v.name}`", "", f"{v.description} Source: {v.source}.", "",
+        out += ["", f"### Vocabulary `{v.name}`", "", _text(f"{v.description} Source: {v.source}."), "",
                 "| code | definition | notes |", "|---|---|---|"]
         for code, spec in v.codes.items():
             notes = [f"{k.replace('_', ' ')}: {', '.join(val) if isinstance(val, list) else val}"

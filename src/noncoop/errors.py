@@ -5,6 +5,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .characters import codepoint_difference
+
 
 class _Missing:
     """The value of a required key that is absent."""
@@ -83,7 +85,11 @@ def did_you_mean(value: Any, choices: Iterable[str]) -> str:
     """A 'did you mean' hint for a mistyped code or ID, or '' when nothing is close."""
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, sorted(set(choices)), n=3, cutoff=0.6)
+    choices = sorted(set(choices))
+    lookalike = next(((c, why) for c in choices if (why := codepoint_difference(value, c))), None)
+    if lookalike:
+        return f"did you mean {lookalike[0]!r}? {lookalike[1]}"
+    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.6)
     if not close:
         lower = {c.lower(): c for c in choices}
         close = [lower[value.lower()]] if value.lower() in lower else []

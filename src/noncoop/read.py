@@ -25,6 +25,11 @@ from .errors import Location, Problems
 
 MAX_YAML_BYTES = 1_000_000
 MAX_ARTICLE_BYTES = 5_000_000
+MAX_DEPTH = 32  # nesting of lists and mappings; annotations need 5
+# libyaml composes recursively in C: far deeper nesting (about 10,000 levels) crashes the process.
+# A document cannot nest deeper than it has indicators and lines, so only a text with more than
+# this many is parsed first (event by event, without recursion) to measure its depth.
+_DEPTH_SCAN_ABOVE = 5_000
 
 _T = "tag:yaml.org,2002:"
 
@@ -172,7 +177,7 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
         return None
     try:
         tags = _tags_and_aliases(text, rel, problems) if ("!" in text or "*" in text) else {}
-        if tags is None:
+        if tags is None or _too_deep(text, rel, problems):
             return None
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -190,6 +195,26 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
     doc.data = _convert(node, (), doc, problems, tags)
     doc.root = None
     return doc if len(problems.items) == before else None
+
+
+def _too_deep(text: str, rel: str, problems: Problems) -> bool:
+    """Report nesting deeper than MAX_DEPTH (at its first level too many) before anything recurses."""
+    bound = sum(text.count(c) for c in "[{-?:\n")
+    if bound <= MAX_DEPTH:
+        return False
+    if bound > _DEPTH_SCAN_ABOVE:
+        depth = 0
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    problems.add(Location(rel, mark.line + 1, mark.column + 1), "(nesting)", f"more than {MAX_DEPTH} levels",
+                                 f"lists and mappings nested at most {MAX_DEPTH} deep", "annotations need 5 levels")
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    return False
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, rel: str, problems: Problems) -> None:
@@ -256,6 +281,12 @@ def _scalar(node: ScalarNode) -> Any:
 
 
 def _convert(node: Node, path: Path_, doc: Document, problems: Problems, tags: dict) -> Any:
+    if len(path) >= MAX_DEPTH and node.__class__ is not ScalarNode:
+        mark = node.start_mark
+        problems.add(Location(doc.file, mark.line + 1, mark.column + 1, field_path(path[:4])), "(nesting)",
+                     f"more than {MAX_DEPTH} levels", f"lists and mappings nested at most {MAX_DEPTH} deep",
+                     "annotations need 5 levels")
+        return None
     tag = tags.get((node.start_mark.line, node.start_mark.column)) if tags else None
     if tag or (node.__class__ is ScalarNode and node.tag not in _SCALAR_TAGS):
         problems.add(doc.at(path), field_path(path), tag or node.tag, f"{_KIND[type(node)]} without a tag",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +20,7 @@ import fastjsonschema
 from jsonschema import Draft7Validator
 
 from .annotation_schema import KINDS, annotation_json_schema
+from .characters import codepoint_difference, skeleton, unsafe_text
 from .errors import MISSING, Location, Problems, did_you_mean
 from .read import Article, Document, annotation_files, field_path, load_yaml, read_article
 from .schema import Schema, Table
@@ -69,6 +69,9 @@ class Resolved:
     skipped_ids: set[str] = field(default_factory=set)
     skipped_sources: set[str] = field(default_factory=set)
     skipped_tables: set[str] = field(default_factory=set)  # registries that could not be read at all
+    # references written in items left out for another fault: (document, path, target table, value),
+    # still checked so that one run reports every problem of an item
+    loose_refs: list[tuple[Document, tuple, str, str]] = field(default_factory=list)
 
     @classmethod
     def empty(cls, schema: Schema) -> Resolved:
@@ -115,12 +118,10 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
         table = schema.tables[kind]
         for i, item in enumerate(doc.data[kind]):
             path = (kind, i)
-            if path in bad:
-                out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")) if isinstance(item, dict) else "")
-                continue
-            row = _row(schema, table, doc, path, problems)
+            row = _row(schema, table, doc, path, problems) if path not in bad else None
             if row is None:
-                out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")))
+                out.skipped_ids.add(str(item.get(f"{kind[:-1]}_id")) if isinstance(item, dict) else "")
+                _loose_refs(schema, table, doc, path, item, "", out)
                 continue
             origin = Origin(doc, path, _PLACE_CELLS if kind == "places" else {})
             if kind == "places":
@@ -131,7 +132,7 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
                 alias_origin = Origin(doc, path + ("aliases", j), {"alias": ()})
                 if complete and not occurs(kind, key, alias):
                     problems.add(alias_origin.at("alias"), field_path(path + ("aliases", j)), alias,
-                                 "a surface form that occurs verbatim in an article", occurs.nearest(alias))
+                                 "a surface form that occurs verbatim in an article", occurs.nearest(kind, key, alias))
                 out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias}, alias_origin)
         doc.data = None
     out.columns["events"]["incident_id"] = incident_ids(out.columns["events"]["event_id"],
@@ -193,8 +194,16 @@ class _alias_finder:
         near = (self.articles[s].text for s in sorted(self.refs.get((kind, key), ())) if s in self.articles)
         return any(alias in text for text in near) or alias in self.corpus
 
-    def nearest(self, alias: str) -> str:
-        return _nearest(self.corpus, alias)
+    def nearest(self, kind: str, key: str, alias: str, searched: int = 20) -> str:
+        """Where the alias nearly occurs: in the articles that refer to `key` first, naming the
+        article and the offset in it (at most `searched` articles are searched)."""
+        referring = sorted(self.refs.get((kind, key), ()))
+        order = referring + sorted(set(self.articles) - set(referring))
+        for source_id in order[:searched]:
+            hint = _nearest(self.articles[source_id].text, alias)
+            if not hint.startswith("nothing similar"):
+                return f"in {self.articles[source_id].rel}: {hint}"
+        return "nothing similar was found in the articles that refer to it; copy the words from an article"
 
 
 def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple,
@@ -242,16 +251,14 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
             path = (section, i)
             full_id = f"{source_id}-{item.get('id')}" if isinstance(item, dict) else ""
             span_field = "evidence" if section == "events" else "text"
+            words, occurrence = (item.get(span_field), item.get("occurrence")) if isinstance(item, dict) else (None, None)
             span = None
-            if path not in bad:
-                span = _locate(article.text, item[span_field], item.get("occurrence"), doc, path + (span_field,),
-                               problems)
-            if span is None:
+            if isinstance(words, str) and words and (occurrence is None or type(occurrence) is int):
+                span = _locate(article.text, words, occurrence, doc, path + (span_field,), problems)
+            row = _row(schema, table, doc, path, problems) if path not in bad else None
+            if span is None or row is None:
                 out.skipped_ids.add(full_id)
-                continue
-            row = _row(schema, table, doc, path, problems)
-            if row is None:
-                out.skipped_ids.add(full_id)
+                _loose_refs(schema, table, doc, path, item, source_id, out)
                 continue
             for ref in schema.annotation["event_refs"]:
                 if row.get(ref) and _LOCAL_ID.fullmatch(row[ref]):
@@ -282,11 +289,35 @@ def _event_extras(article: Article, doc: Document, path: tuple, item: dict, row:
             out.add("event_actors", {"event_id": event_id, "actor_id": actor, "role": role},
                     Origin(doc, path + (key, j), _ROLE_CELLS))
     for j, link in enumerate(item.get("links") or []):
+        refused = unsafe_text(link.get("link_note") or "", free_text=True)
+        if refused:
+            at = path + ("links", j, "link_note")
+            problems.add(doc.at(at), field_path(at), link["link_note"], refused,
+                         "retype the text in your own words, or delete the character")
         target = link["linked_event_id"]
         if _LOCAL_ID.fullmatch(target):
             target = f"{row['source_id']}-{target}"
         out.add("event_links", {"event_id": event_id, "linked_event_id": target, "link_type": link["link_type"],
                                 "link_note": link.get("link_note")}, Origin(doc, path + ("links", j), _LINK_CELLS))
+
+
+def _loose_refs(schema: Schema, table: Table, doc: Document, path: tuple, item: Any, source_id: str,
+                out: Resolved) -> None:
+    """Keep the references of an item that is left out, to be checked all the same."""
+    if not isinstance(item, dict):
+        return
+    refs = [((fk.fields[0],), fk.table, item.get(fk.fields[0])) for fk in table.foreign_keys]
+    if table.name == "events":
+        refs += [((key, j), "actors", actor) for key in ("actors", "recipients")
+                 for j, actor in enumerate(item.get(key) if isinstance(item.get(key), list) else [])]
+        refs += [(("links", j, "linked_event_id"), "events", link.get("linked_event_id"))
+                 for j, link in enumerate(item.get("links") if isinstance(item.get("links"), list) else [])
+                 if isinstance(link, dict)]
+    for sub, target, value in refs:
+        if isinstance(value, str) and value:
+            if target == "events" and source_id and _LOCAL_ID.fullmatch(value):
+                value = f"{source_id}-{value}"
+            out.loose_refs.append((doc, path + sub, target, value))
 
 
 def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Problems) -> dict | None:
@@ -304,6 +335,12 @@ def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Pro
             except ValueError:
                 problems.add(doc.at(path + (f.name,)), field_path(path + (f.name,)), value,
                              "a real calendar date YYYY-MM-DD", "check the day of the month")
+                valid = False
+        if type(value) is str and not f.verbatim:
+            refused = unsafe_text(value, f.free_text)
+            if refused:
+                problems.add(doc.at(path + (f.name,)), field_path(path + (f.name,)), value, refused,
+                             "retype the text in your own words, or delete the character")
                 valid = False
         if f.type == "integer" and isinstance(value, (int, float)) and abs(value) >= 2**63:
             problems.add(doc.at(path + (f.name,)), field_path(path + (f.name,)), value,
@@ -399,9 +436,14 @@ _BOUNDS = {"minimum": "at least {}", "maximum": "at most {}", "minLength": "text
 
 def _locate(text: str, words: str, occurrence: int | None, doc: Document, path: tuple,
             problems: Problems) -> tuple[int, int] | None:
-    """Offsets of the `occurrence`-th appearance of `words` (at `path` in `doc`) in `text`."""
+    """Offsets of the `occurrence`-th appearance of `words` (at `path` in `doc`) in `text`.
+
+    Appearances may overlap; the search stops as soon as the answer is known, so a word that
+    occurs 100,000 times costs only what the requested occurrence needs.
+    """
+    n = int(occurrence or 1)  # JSON Schema's integers include 2.0
     starts, i = [], text.find(words)
-    while i >= 0:
+    while i >= 0 and len(starts) < max(n, 2):
         starts.append(i)
         i = text.find(words, i + 1)
     if len(starts) == 1 and occurrence in (None, 1):
@@ -410,30 +452,46 @@ def _locate(text: str, words: str, occurrence: int | None, doc: Document, path: 
     if not starts:
         problems.add(doc.at(path), name, words, "words that occur verbatim in the article", _nearest(text, words))
         return None
-    if occurrence is None:
-        problems.add(doc.at(path), name, words, "words that occur once, or an `occurrence` number",
-                     f"they occur {len(starts)} times, at offsets {starts}: add `occurrence: N` (1-{len(starts)}) "
-                     "or copy more words")
-        return None
-    n = int(occurrence or 1)  # JSON Schema's integers include 2.0
-    if n > len(starts):
-        at = path[:-1] + ("occurrence",)
-        problems.add(doc.at(at), field_path(at), n, f"at most {len(starts)}", f"the words occur {len(starts)} time(s)")
+    if occurrence is None or n > len(starts):
+        total, shown = _occurrences(text, words)
+        if occurrence is None:
+            problems.add(doc.at(path), name, words, "words that occur once, or an `occurrence` number",
+                         f"they occur {total} times, at offsets {shown}: add `occurrence: N` (1-{total}) "
+                         "or copy more words")
+        else:
+            at = path[:-1] + ("occurrence",)
+            problems.add(doc.at(at), field_path(at), n, f"at most {total}", f"the words occur {total} time(s)")
         return None
     return starts[n - 1], starts[n - 1] + len(words)
 
 
+def _occurrences(text: str, words: str, shown: int = 10) -> tuple[int, str]:
+    """How often `words` occur (overlapping), and the first offsets as text."""
+    offsets = [m.start() for m in re.finditer(f"(?={re.escape(words)})", text)]
+    listed = ", ".join(map(str, offsets[:shown])) + (f", ... ({len(offsets) - shown} more)" if len(offsets) > shown else "")
+    return len(offsets), f"[{listed}]"
+
+
+_CHUNK = 12  # characters of the words sought verbatim to anchor the nearest passage
+
+
 def _nearest(text: str, words: str) -> str:
-    """A hint for words that are not in the text: the nearest passage and its offset."""
+    """A hint for words that are not in the text: the same words in another form, or the nearest
+    passage and its offset. Bounded: a few hundred searches of the text, whatever its length."""
     normal = text.translate(_PUNCTUATION).find(words.translate(_PUNCTUATION))
     if normal >= 0:
         return (f"the article has them with other punctuation at offset {normal}: "
                 f"copy {text[normal:normal + len(words)]!r}")
-    match = SequenceMatcher(None, text, words, autojunk=False).find_longest_match(0, len(text), 0, len(words))
-    if match.size < 4:
-        return "nothing similar was found; copy the words from the article"
-    start = max(0, match.a - match.b)
-    return f"nearest passage at offset {start}: {text[start:start + len(words) + 10]!r}"
+    same = text.find(skeleton(words)) if len(skeleton(words)) else -1
+    if same >= 0 and (why := codepoint_difference(words, text[same:same + len(skeleton(words))])):
+        return f"the article has words that look the same at offset {same}: {why}"
+    for size in (_CHUNK * 4, _CHUNK, _CHUNK // 2):  # longest anchors first
+        for k in range(0, max(1, len(words) - size + 1), max(1, size // 2))[:100]:
+            hit = text.find(words[k:k + size])
+            if len(words) >= size and hit >= 0:
+                start = max(0, hit - k)
+                return f"nearest passage at offset {start}: {text[start:start + len(words) + 10]!r}"
+    return "nothing similar was found; copy the words from the article"
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ PROJECT = Path(__file__).resolve().parents[2]  # the repository (or the unpacked
 SCHEMA_DIR = PROJECT / "schemas"
 TYPES = ("string", "integer", "number", "boolean", "date")
 _FIELD_KEYS = {"type", "description", "vocabulary", "pattern", "minimum", "maximum", "max_length",
-               "check", "basis_for", "note"}
+               "check", "basis_for", "note", "verbatim"}
 _CODE_KEYS = {"definition", "event_types", "event_type", "project"}
 _TABLE_KEYS = {"title", "description", "fields", "required", "primary_key", "foreign_keys",
                "annotation", "derived", "rules", "origin"}
@@ -45,6 +45,12 @@ class Field:
     check: str | None = None
     basis_for: str | None = None
     note: str | None = None
+    verbatim: bool = False  # the article's own characters: exempt from the rules of annotator-written text
+
+    @property
+    def free_text(self) -> bool:
+        """Text in the annotator's own words (no code list, no pattern, not copied from the article)."""
+        return self.type == "string" and not (self.vocabulary or self.pattern or self.verbatim)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from .errors import Location, Problems, did_you_mean
+from .read import field_path
 from .schema import Schema, Table
 from .tables import DTYPES
 
@@ -201,8 +202,8 @@ def pandera_schema(schema: Schema, table: Table, rules: bool = True) -> pa.DataF
         checks = []
         if f.vocabulary:
             checks.append(pa.Check.isin(schema.codes(f), name="vocabulary"))
-        if f.pattern:
-            checks.append(pa.Check.str_matches(f.pattern, name="pattern"))
+        if f.pattern:  # in full: `$` alone would also match before a final newline
+            checks.append(pa.Check(partial(_full_match, pattern=f.pattern.removesuffix("$") + r"\Z"), name="pattern"))
         if f.type == "string":
             checks.append(pa.Check.str_length(1, f.max_length, name="length"))
         if f.minimum is not None:
@@ -218,6 +219,10 @@ def pandera_schema(schema: Schema, table: Table, rules: bool = True) -> pa.DataF
     composite = list(table.primary_key) if len(table.primary_key) > 1 else None
     return pa.DataFrameSchema(columns, checks=checks, strict=True, ordered=True, unique=composite,
                               report_duplicates="all", name=table.name)
+
+
+def _full_match(values: pd.Series, pattern: str) -> pd.Series:
+    return values.str.match(pattern).fillna(True).astype(bool)
 
 
 def _all_parts(fn: RuleFn, df: pd.DataFrame, schema: Schema) -> pd.Series:
@@ -347,7 +352,7 @@ def _plain(value):
 
 def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
                      hashes: dict[str, str], origins: Origins | None = None,
-                     skipped: Callable[..., bool] = lambda value, table="": False) -> Problems:
+                     skipped: Callable[..., bool] = lambda value, table="": False, loose_refs=()) -> Problems:
     """Checks across tables: foreign keys, spans against the articles, article checksums."""
     problems = Problems()
     origins = origins or {}
@@ -363,6 +368,12 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
                 where = _origin(origins, name, row, column)
                 problems.add(where, where.path or f"{name}.{column}", _plain(value), f"an existing {fk.table}.{target}",
                              did_you_mean(str(value), [str(k) for k in known]))
+    for doc, path, target, value in loose_refs:  # references of items left out for another fault
+        (key,) = schema.tables[target].primary_key
+        known = frames[target][key]
+        if not skipped(value, target) and not known.isin([value]).any():
+            problems.add(doc.at(path), field_path(path), value, f"an existing {target}.{key}",
+                         did_you_mean(value, [str(k) for k in known.dropna()]))
     has_actor = frames["event_actors"].loc[frames["event_actors"].role == "actor", "event_id"]
     for row in frames["events"].index[~frames["events"].event_id.isin(has_actor)]:
         problems.add(_origin(origins, "events", row, "event_id"), "events.actors", None,

@@ -65,14 +65,35 @@ def _csv_texts(column: pa.ChunkedArray | pa.Array) -> list[str]:
     return column.cast(pa.string()).fill_null("").to_pylist()
 
 
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\r\n') else cell
+
+
 def csv_bytes(arrow: pa.Table) -> bytes:
-    """UTF-8, comma, minimal RFC 4180 quoting, LF line ends, true/false, empty = missing."""
+    """UTF-8, comma, minimal RFC 4180 quoting, LF line ends, true/false, empty = missing.
+
+    Python's writer leaves a lone carriage return unquoted when rows end in LF, which splits
+    the row for every reader: rows holding one are quoted here.
+    """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(arrow.column_names)
     for batch in arrow.to_batches(max_chunksize=10_000):  # Python strings for 10,000 rows at a time
-        writer.writerows(zip(*(_csv_texts(column) for column in batch.columns)))
+        rows = zip(*(_csv_texts(column) for column in batch.columns))
+        if not any(pc.any(pc.match_substring(c.cast(pa.string()), "\r")).as_py()
+                   for c in batch.columns if _is_text(c.type)):
+            writer.writerows(rows)
+            continue
+        for row in rows:
+            if any("\r" in cell for cell in row):
+                buffer.write(",".join(map(_quoted, row)) + "\n")
+            else:
+                writer.writerow(row)
     return buffer.getvalue().encode("utf-8")
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind.value_type if pa.types.is_dictionary(kind) else kind)
 
 
 def render_tables(schema: Schema, frames: dict[str, pd.DataFrame]) -> Iterator[tuple[str, bytes]]:
