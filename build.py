@@ -12,6 +12,9 @@ sys.path.insert(0, str(HERE / "src"))
 
 try:
     from noncoop.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the libraries load
+    print("build.py: interrupted (Ctrl-C); nothing published changed", file=sys.stderr)
+    sys.exit(130)
 except ModuleNotFoundError as exc:
     venv = HERE / ".venv" / "bin" / "python"
     if venv.is_file() and Path(sys.prefix).resolve() != venv.parent.parent.resolve():

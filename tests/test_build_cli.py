@@ -103,8 +103,9 @@ def test_a_build_killed_before_its_commit_point_leaves_published_files_untouched
     _kill_build_paused_at(tree, point)
     assert snapshot(tree) == before
     assert (tree / ".build-staging").exists()
-    result = run_build(tree, "--check")  # a check neither publishes nor needs the staging folder
-    assert result.returncode == 0 and snapshot(tree) == before
+    result = run_build(tree, "--check")  # a check neither publishes nor touches the staging folder...
+    assert result.returncode == 1 and "  data/events.csv" in result.stderr  # ...and sees the outputs are stale
+    assert snapshot(tree) == before and (tree / ".build-staging").exists()
     result = run_build(tree)
     assert result.returncode == 0 and "discarded an interrupted build" in result.stderr
     assert not (tree / ".build-staging").exists()

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import json
 import os
+import re
 import resource
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -23,8 +26,16 @@ from .resolve import resolve
 from .schema import PROJECT, Schema, load_schema
 from .tables import build_frames
 from .validate import validate_package, validate_tables
-from .viewer import render_viewer
-from .write import publish, recover, render_tables
+from .viewer import page_path, render_viewer
+from .write import (COMMIT, STAGING, LockTimeout, Refused, build_lock, link_on_path, publish, recover, render_tables,
+                    table_paths, unchanged)
+
+DESCRIPTOR, README, CODEBOOK = "datapackage.json", "README.md", "docs/codebook.md"
+CITATION, ZENODO = "CITATION.cff", ".zenodo.json"
+
+
+def json_schema_path(kind: str) -> str:
+    return f"schemas/json/{kind}.schema.json"
 
 
 def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
@@ -34,18 +45,39 @@ def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterato
     for rel, data in render_tables(schema, frames):
         digests[rel] = digest(data)
         yield rel, data
-    yield "datapackage.json", descriptor_bytes(schema, digests)
+    yield DESCRIPTOR, descriptor_bytes(schema, digests)
     yield from render_viewer(schema, frames, texts)
-    readme = root / "README.md"
+    readme = root / README
     if readme.is_file():
         text = readme_with_tables(readme.read_text(encoding="utf-8"), schema, {n: len(df) for n, df in frames.items()})
-        yield "README.md", text.encode("utf-8")
-    yield "docs/codebook.md", codebook(schema).encode("utf-8")
-    yield "CITATION.cff", citation_cff(schema).encode("utf-8")
-    yield ".zenodo.json", zenodo_json(schema).encode("utf-8")
+        yield README, text.encode("utf-8")
+    yield CODEBOOK, codebook(schema).encode("utf-8")
+    yield CITATION, citation_cff(schema).encode("utf-8")
+    yield ZENODO, zenodo_json(schema).encode("utf-8")
     for kind in KINDS:
         text = json.dumps(annotation_json_schema(schema, kind), indent=2, ensure_ascii=False) + "\n"
-        yield f"schemas/json/{kind}.schema.json", text.encode("utf-8")
+        yield json_schema_path(kind), text.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class OutputSet:
+    """The paths `render` can yield for a schema: the only files a build publishes or recovers."""
+
+    fixed: frozenset[str]
+    source_id: re.Pattern
+
+    def __contains__(self, rel: object) -> bool:
+        if not isinstance(rel, str):
+            return False
+        head, tail = page_path("\0").split("\0")  # the viewer folder, the page suffix
+        name = rel[len(head):-len(tail)]
+        return rel in self.fixed or (page_path(name) == rel and self.source_id.fullmatch(name) is not None)
+
+
+def output_set(schema: Schema) -> OutputSet:
+    fixed = {DESCRIPTOR, README, CODEBOOK, CITATION, ZENODO, page_path("index")}
+    fixed |= {path for name in schema.tables for path in table_paths(name)} | {json_schema_path(k) for k in KINDS}
+    return OutputSet(frozenset(fixed), re.compile(schema.fields["source_id"].pattern))
 
 
 _PAUSED = [0]  # how many _without_cycle_collection blocks are open
@@ -107,10 +139,10 @@ class Stages:
         return f"timings: {json.dumps(seconds)}\npeak_rss_mb: {json.dumps(self.peak_mb)}"
 
 
-def build(root: Path, schema: Schema | None = None, stages: Stages | None = None,
-          publish_outputs: bool = True) -> tuple[dict, Iterator[tuple[str, bytes]]]:
+def build(root: Path, schema: Schema | None = None,
+          stages: Stages | None = None) -> tuple[dict, Iterator[tuple[str, bytes]]]:
     """Validate everything under `root`; return the frames and the outputs, rendered as they are
-    consumed (none when `publish_outputs` is false: a check), or raise BuildError."""
+    consumed, or raise BuildError."""
     schema = schema or load_schema()
     stages = stages or Stages()
     with _without_cycle_collection():
@@ -125,55 +157,142 @@ def build(root: Path, schema: Schema | None = None, stages: Stages | None = None
                                             resolved.loose_refs))
         stages.lap("validate")
         problems.check()
-    if not publish_outputs:
-        return frames, iter(())
     return frames, stages.timed("render", render(schema, frames, root, texts))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="validate everything and write nothing")
+    parser.add_argument("--check", action="store_true",
+                        help="validate everything and compare the published outputs with what the inputs produce; "
+                             "write nothing")
     parser.add_argument("--root", type=Path, default=PROJECT,
                         help="folder holding articles/, annotations/ and the outputs (default: the project)")
     parser.add_argument("--timings", action="store_true",
                         help="print the seconds and peak memory of each stage as JSON on stderr")
+    parser.add_argument("--wait", type=float, metavar="SECONDS",
+                        help="wait at most this long for another build of the same root (default: as long as it takes)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if not (root / "annotations").is_dir():
         parser.error(f"{root} has no annotations/ folder")
-    if not args.check:
-        note = recover(root)
-        if note:
-            print(f"build.py: {note}", file=sys.stderr)
-    # Arrow's default allocator (mimalloc) keeps what pandas frees for reuse: several times the
-    # frames' size at 1,000 articles. The system allocator hands it back.
-    pa.set_memory_pool(pa.system_memory_pool())
-    stages = Stages()
-    with _without_cycle_collection():
-        try:
-            frames, outputs = build(root, stages=stages, publish_outputs=not args.check)
-        except BuildError as exc:
-            print(exc.report(), file=sys.stderr)
-            return 1
-        written = None if args.check else publish(root, outputs, _pause_hook())
-    if written is not None:
-        stages.lap("publish")  # rendering and writing, less the rendering
-        stages.seconds["publish"] -= stages.seconds["render"]
+    try:
+        return _run(root, args)
+    except KeyboardInterrupt:
+        return _stop(root, args.check, "interrupted (Ctrl-C)", 130)
+    except (OSError, Refused, LockTimeout) as exc:
+        return _stop(root, args.check, describe(exc, root), 1)
+
+
+def _say(text: str) -> None:
+    print(f"build.py: {text}", file=sys.stderr, flush=True)
+
+
+def _run(root: Path, args: argparse.Namespace) -> int:
+    schema = load_schema()
+    allowed = output_set(schema)
+    with build_lock(root, shared=args.check, wait=args.wait, say=_say):
+        if not args.check:
+            note = recover(root, allowed)
+            if note:
+                _say(note)
+        # Arrow's default allocator (mimalloc) keeps what pandas frees for reuse: several times the
+        # frames' size at 1,000 articles. The system allocator hands it back.
+        pa.set_memory_pool(pa.system_memory_pool())
+        stages = Stages()
+        with _without_cycle_collection():
+            try:
+                frames, outputs = build(root, schema, stages=stages)
+            except BuildError as exc:
+                print(exc.report(), file=sys.stderr)
+                return 1
+            pause = _pause_hook()
+            pause("validated")
+            if args.check:
+                published = os.path.lexists(root / DESCRIPTOR)
+                differ = [rel for rel, data in outputs if link_on_path(root, rel) or not unchanged(root / rel, data)] \
+                    if published else []
+            else:
+                written = publish(root, outputs, allowed, pause)
+        stage = "compare" if args.check else "publish"
+        stages.lap(stage)  # rendering and comparing or writing, less the rendering
+        stages.seconds[stage] -= stages.seconds.get("render", 0.0)
     if args.timings:
         print(stages.report(), file=sys.stderr)
     counts = ", ".join(f"{name} {len(df)}" for name, df in frames.items())
-    print(f"check passed: {counts}" if written is None else f"built {len(written)} changed file(s): {counts}")
+    if not args.check:
+        print(f"built {len(written)} changed file(s): {counts}")
+        return 0
+    if differ:
+        print(_stale_report(root, differ), file=sys.stderr)
+        return 1
+    print(f"check passed: {counts}")
+    if not published:
+        print(f"no published outputs to compare under {root} (no {DESCRIPTOR}): `make data` writes them")
     return 0
 
 
+def _stale_report(root: Path, differ: list[str], shown: int = 100) -> str:
+    lines = [f"build.py: {len(differ)} published file(s) differ from what the inputs produce "
+             "(stale or edited by hand):"]
+    lines += [f"  {rel}" for rel in differ[:shown]]
+    if len(differ) > shown:
+        lines.append(f"  ... and {len(differ) - shown} more")
+    if os.path.lexists(root / STAGING / COMMIT):
+        lines.append(f"an interrupted publish is pending in {STAGING}/.")
+    lines.append("run `make data` to rebuild them from the inputs, and commit the result.")
+    return "\n".join(lines)
+
+
+_ADVICE = {
+    errno.EACCES: "permission denied on {path}: the build reads articles/ and annotations/ and writes the published "
+                  "files and their folders; give the user running it that access (see `ls -ld {path}`) and run again",
+    errno.ENOSPC: "no space left on the device writing {path}: free some space and run again",
+    errno.EDQUOT: "disk quota exceeded writing {path}: free some space and run again",
+    errno.EROFS: "{path} is on a read-only file system: build in a writable copy",
+    errno.ELOOP: "{path} is a symbolic link: the build does not follow it; replace it by the file itself",
+    errno.EISDIR: "{path} is a folder where a file is expected: remove or rename it",
+    errno.ENOTDIR: "{path}: a file stands where a folder is expected: remove or rename it",
+}
+_ADVICE[errno.EPERM] = _ADVICE[errno.EACCES]
+
+
+def describe(exc: BaseException, root: Path) -> str:
+    """One line for a fault of the system (or a refused publish): the path, what happened, what to do."""
+    if not isinstance(exc, OSError):
+        return str(exc)
+    paths = [_relative(Path(p), root) for p in (exc.filename, exc.filename2) if p]
+    path = " -> ".join(paths) or str(root)
+    return _ADVICE.get(exc.errno, "{what}: {path}").format(path=path, what=exc.strerror or exc.__class__.__name__)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root)) or "."
+    except ValueError:
+        return str(path)
+
+
+def _stop(root: Path, check: bool, what: str, code: int) -> int:
+    if check:
+        state = "nothing was written"
+    elif os.path.lexists(root / STAGING / COMMIT):
+        state = "the publish had passed its commit point: run `make data` again to complete it"
+    else:
+        state = "nothing published changed"
+    _say(f"{what}; {state}")
+    return code
+
+
 def _pause_hook():
-    """Test hook: NONCOOP_PAUSE_AT=<point> makes the publish wait there (to be killed)."""
+    """Test hook: NONCOOP_PAUSE_AT=<point> makes the build wait there (to be killed or interrupted)
+    for NONCOOP_PAUSE_SECONDS (default 60): after validation ("validated") or at a publish step."""
     point = os.environ.get("NONCOOP_PAUSE_AT")
     if not point:
         return lambda at: None
+    seconds = float(os.environ.get("NONCOOP_PAUSE_SECONDS", "60"))
 
     def pause(at: str) -> None:
         if at == point:
             print(f"paused at {at}", flush=True)
-            time.sleep(60)
+            time.sleep(seconds)
     return pause

@@ -46,11 +46,16 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
         for source, own in zip(batch, articles.items([s["source_id"] for s in batch])):
             sid = source["source_id"]
             data = {"codes": codes, "labels": labels, "rows": own}
-            yield f"{FOLDER}{sid}.html", _article_page(source, texts[sid], own, data).encode("utf-8")
+            yield page_path(sid), _article_page(source, texts[sid], own, data).encode("utf-8")
             events = [it["row"] for it in own.values() if it["table"] == "events"]
             counts[sid] = (len(events), len(own) - len(events))
             timeline[sid] = (_timeline_rows if detailed else _timeline_summary)(events)
-    yield f"{FOLDER}index.html", _index_page(schema, sources, counts, timeline, detailed).encode("utf-8")
+    yield page_path("index"), _index_page(schema, sources, counts, timeline, detailed).encode("utf-8")
+
+
+def page_path(name: str) -> str:
+    """The viewer page of the article `name` (or of the index)."""
+    return f"{FOLDER}{name}.html"
 
 
 # --- data -------------------------------------------------------------------------------------
