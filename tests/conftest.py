@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from noncoop.schema import load_schema  # noqa: E402
 
-PUBLISHED = ["data", "datapackage.json", "docs/codebook.md", "docs/viewer", "schemas/json", "README.md", "CITATION.cff",
+PUBLISHED = ["data", "datapackage.json", "croissant.json", "docs/codebook.md", "docs/viewer", "schemas/json", "README.md", "CITATION.cff",
              ".zenodo.json"]
 
 
@@ -41,6 +41,7 @@ def make_tree(target: Path) -> Path:
     (target / "docs").mkdir(exist_ok=True)
     shutil.copy(ROOT / "docs/codebook.md", target / "docs/codebook.md")
     shutil.copy(ROOT / "datapackage.json", target / "datapackage.json")
+    shutil.copy(ROOT / "croissant.json", target / "croissant.json")
     for rel in ("README.md", "CITATION.cff", ".zenodo.json"):
         shutil.copy(ROOT / rel, target / rel)
     return target

@@ -276,7 +276,7 @@ def test_check_reports_input_problems_before_stale_outputs(tree):
 def test_check_without_published_outputs_says_so_and_passes(tree):
     for rel in ("data", "docs", "schemas"):
         subprocess.run(["rm", "-rf", str(tree / rel)], check=True)
-    for rel in ("datapackage.json", "README.md", "CITATION.cff", ".zenodo.json"):
+    for rel in ("datapackage.json", "croissant.json", "README.md", "CITATION.cff", ".zenodo.json"):
         (tree / rel).unlink()
     result = run_build(tree, "--check")
     assert result.returncode == 0, result.stderr

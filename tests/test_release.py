@@ -17,6 +17,7 @@ import zlib
 from importlib import metadata
 
 import jsonschema
+import pandas as pd
 import pytest
 from ruamel.yaml import YAML
 
@@ -51,6 +52,30 @@ def test_citation_cff_validates_against_the_cff_1_2_0_schema():
     cff = json.loads(json.dumps(YAML(typ="safe").load((ROOT / "CITATION.cff").read_text()), default=str))
     jsonschema.Draft7Validator(schema).validate(cff)
     assert cff["type"] == "dataset"
+
+
+def test_citation_files_carry_the_identifier_and_the_reference_codebooks(schema):
+    cff = YAML(typ="safe").load((ROOT / "CITATION.cff").read_text())
+    zenodo = json.loads((ROOT / ".zenodo.json").read_text())
+    meta = schema.package
+    assert {"type": "other", "value": meta["id"], "description": "Data Package id (datapackage.json)"} in cff["identifiers"]
+    assert [r["identifier"] for r in zenodo["related_identifiers"]] == [r["url"] for r in meta["related"]]
+    assert all(r["relation"] == "references" for r in zenodo["related_identifiers"])
+    for key, source in (("doi", "doi"), ("repository-code", "repository")):  # only once they exist, never invented
+        assert (key in cff) == bool(meta.get(source))
+    assert ("doi" in zenodo) == bool(meta.get("doi"))
+
+
+def test_a_doi_and_repository_once_recorded_reach_both_citation_files(schema):
+    import dataclasses
+    recorded = dataclasses.replace(schema, package={**schema.package, "doi": "10.5281/zenodo.1",
+                                                    "repository": "https://example.org/noncoop"})
+    cff = YAML(typ="safe").load(release.citation_cff(recorded))
+    jsonschema.Draft7Validator(json.loads((ROOT / "tests/fixtures/cff-1.2.0.schema.json").read_text())).validate(
+        json.loads(json.dumps(cff, default=str)))
+    assert cff["doi"] == "10.5281/zenodo.1" and cff["repository-code"] == "https://example.org/noncoop"
+    assert {"type": "doi", "value": "10.5281/zenodo.1"} in cff["identifiers"]
+    assert json.loads(release.zenodo_json(recorded))["doi"] == "10.5281/zenodo.1"
 
 
 def test_licences_are_stated_in_license_readme_and_descriptor():
@@ -398,7 +423,8 @@ def test_a_symbolic_link_to_a_folder_or_a_fifo_in_a_release_folder_is_refused(tm
 def test_every_resource_hash_in_the_archive_descriptor_is_checked(tmp_path, good):
     """Each file the descriptor lists, changed and SHA256SUMS regenerated, is caught."""
     top, entries = good
-    paths = [r["path"] for r in json.loads(entries["datapackage.json"])["resources"]]
+    resources = json.loads(entries["datapackage.json"])["resources"]
+    paths = [r["path"] for r in resources] + [r["parquet"]["path"] for r in resources]  # and each Parquet twin
     assert paths
     for rel in paths:
         folder = tmp_path / rel.replace("/", "_")
@@ -414,3 +440,25 @@ def test_declared_sizes_above_the_limits_are_refused_before_reading(tmp_path, go
     assert "in total" in verify(tmp_path / "release.zip")[0]
     monkeypatch.setattr(release, "MAX_ENTRY_BYTES", 1000)
     assert "per file" in verify(tmp_path / "release.zip")[0]
+
+
+def test_the_archive_stands_alone_for_every_tool(tmp_path, good, schema):
+    """What a user with only the zip needs: the docs, licence, citation and every format, loadable by
+    noncoop.load (typed from the archive's own descriptor) and by frictionless."""
+    from frictionless import Package, formats
+
+    from noncoop import load
+    from noncoop.excel import workbook_path
+    from noncoop.stata import dta_path
+
+    top, entries = good
+    expected = {"README.md", "docs/codebook.md", "docs/datasheet.md", "LICENSE", "CITATION.cff", ".zenodo.json",
+                "croissant.json", "datapackage.json", workbook_path(schema), *map(dta_path, schema.tables)}
+    assert expected <= set(entries)
+    write_zip(tmp_path / "release.zip", members(top, entries))
+    loaded, here = load(root=tmp_path / "release.zip"), load()
+    for name in schema.tables:
+        pd.testing.assert_frame_equal(loaded[name], here[name], obj=name)
+    package = Package(str(tmp_path / "release.zip"), control=formats.ZipControl(innerpath=f"{top}/datapackage.json"))
+    assert len(package.get_resource("events").read_rows()) == len(here["events"])
+    assert package.validate().valid

@@ -88,7 +88,7 @@ def test_published_descriptor_matches_the_schema(schema):
     published = json.loads((ROOT / "datapackage.json").read_text())
     assert published["version"] == (ROOT / "VERSION").read_text().strip()
     for resource in published["resources"]:
-        table = schema.tables[resource["name"].removesuffix("_parquet")]
+        table = schema.tables[resource["name"]]
         assert [f["name"] for f in resource["schema"]["fields"]] == table.columns
         for field in resource["schema"]["fields"]:
             definition = schema.fields[field["name"]]

@@ -50,6 +50,9 @@ def codebook(schema: Schema) -> str:
            f"Version {meta['version']}. Generated from `schemas/` by `python build.py`; do not edit by hand.", "",
            "Missing values are empty cells (CSV) or nulls (Parquet). Offsets are 0-based Unicode code point",
            "indices, end-exclusive. Dates are ISO 8601; an uncertain date is an interval with a precision.", "",
+           "The same tables are published as CSV and Parquet (`data/`), Stata (`data/stata/<table>.dta`: coded",
+           "columns and booleans as labelled integers, variable labels cut at 80 characters) and one Excel",
+           "workbook (`data/excel/`, with this codebook as its `codebook` and `codes` sheets).", "",
            "## Tables", "", "| table | rows are | primary key |", "|---|---|---|"]
     for t in schema.tables.values():
         out.append(f"| [`{t.name}`](#table-{t.name.replace('_', '-')}) | {_cell(t.description)} | "
@@ -70,7 +73,8 @@ def codebook(schema: Schema) -> str:
                        f"{_cell(f.description)} | {_cell(_constraints(schema, t, f))} |")
     out += ["", "## Vocabularies"]
     for v in schema.vocabularies.values():
-        out += ["", f"### Vocabulary `{v.name}`", "", _text(f"{v.description} Source: {v.source}."), "",
+        order = " An ordinal scale: the codes are listed in order." if v.ordered else ""
+        out += ["", f"### Vocabulary `{v.name}`", "", _text(f"{v.description} Source: {v.source}.{order}"), "",
                 "| code | definition | notes |", "|---|---|---|"]
         for code, spec in v.codes.items():
             notes = [f"{k.replace('_', ' ')}: {', '.join(val) if isinstance(val, list) else val}"

@@ -78,6 +78,11 @@ def citation_cff(schema: Schema) -> str:
         f"abstract: {_quoted(meta['description'])}",
         "keywords:",
         *[f"  - {_quoted(k)}" for k in meta["keywords"]],
+        "identifiers:",
+        *([f"  - type: doi\n    value: {_quoted(meta['doi'])}"] if meta.get("doi") else []),
+        f"  - type: other\n    value: {_quoted(meta['id'])}\n    description: {_quoted('Data Package id (datapackage.json)')}",
+        *([f"doi: {_quoted(meta['doi'])}"] if meta.get("doi") else []),
+        *([f"repository-code: {_quoted(meta['repository'])}"] if meta.get("repository") else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -90,6 +95,8 @@ def zenodo_json(schema: Schema) -> str:
         "publication_date": meta["created"][:10], "description": meta["description"],
         "creators": [{"name": c["title"]} for c in meta["contributors"]],
         "license": meta["licenses"][0]["name"].lower(), "keywords": meta["keywords"],
+        "related_identifiers": [{"identifier": r["url"], "relation": "references"} for r in meta.get("related", [])],
+        **({"doi": meta["doi"]} if meta.get("doi") else {}),
     }
     return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
@@ -345,17 +352,24 @@ def _resources(data: bytes) -> list[tuple[str, int | None, str]]:
     described = []
     for number, resource in enumerate(resources, 1):
         resource = resource if isinstance(resource, dict) else {}
-        path, digest, size = resource.get("path"), resource.get("hash"), resource.get("bytes")
-        where = f"datapackage.json resource {number} ({str(path)[:80]!r})"
-        if not isinstance(path, str) or _unsafe(path):
-            raise _Refused(f"{where}: not a path inside the release ({_unsafe(str(path)) or 'not a text'})")
-        match = _HASH.fullmatch(digest) if isinstance(digest, str) else None
-        if not match:
-            raise _Refused(f"{where}: no sha256 hash")
-        if size is not None and (type(size) is not int or size < 0):
-            raise _Refused(f"{where}: bytes is not a size")
-        described.append((path, size, match[1]))
+        twin = resource.get("parquet")  # the resource's Parquet twin (see package.py), checked alike
+        for file in [resource] + ([twin if isinstance(twin, dict) else {}] if "parquet" in resource else []):
+            described.append(_described(file, number))
     return described
+
+
+def _described(resource: dict, number: int) -> tuple[str, int | None, str]:
+    """The (path, bytes or None, sha256) a resource (or its Parquet twin) gives for its file."""
+    path, digest, size = resource.get("path"), resource.get("hash"), resource.get("bytes")
+    where = f"datapackage.json resource {number} ({str(path)[:80]!r})"
+    if not isinstance(path, str) or _unsafe(path):
+        raise _Refused(f"{where}: not a path inside the release ({_unsafe(str(path)) or 'not a text'})")
+    match = _HASH.fullmatch(digest) if isinstance(digest, str) else None
+    if not match:
+        raise _Refused(f"{where}: no sha256 hash")
+    if size is not None and (type(size) is not int or size < 0):
+        raise _Refused(f"{where}: bytes is not a size")
+    return path, size, match[1]
 
 
 def main(argv: list[str] | None = None) -> int:

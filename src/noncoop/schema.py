@@ -33,6 +33,7 @@ class Vocabulary:
     description: str
     source: str
     codes: dict[str, dict[str, Any]]  # code -> {"definition": ..., other attributes}
+    ordered: bool = False  # an ordinal scale, codes listed in order
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,10 @@ class Schema:
     def codes(self, field: Field) -> list[str]:
         return list(self.vocabularies[field.vocabulary].codes) if field.vocabulary else []
 
+    def ordered(self, field: Field) -> bool:
+        """Whether the field's codes are an ordinal scale."""
+        return bool(field.vocabulary) and self.vocabularies[field.vocabulary].ordered
+
 
 class SchemaDefinitionError(Exception):
     """The schema files themselves are inconsistent (a maintainer's error)."""
@@ -121,7 +126,8 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
         raise SchemaDefinitionError("\n".join(map(str, problems.items)))
     vocabularies = {
         name: Vocabulary(name, v["description"], v["source"],
-                         {str(code): (d if isinstance(d, dict) else {"definition": d}) for code, d in v["codes"].items()})
+                         {str(code): (d if isinstance(d, dict) else {"definition": d}) for code, d in v["codes"].items()},
+                         v.get("ordered", False) is True)
         for name, v in docs["vocabularies"].items()
     }
     fields = {}

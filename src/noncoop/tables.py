@@ -35,10 +35,10 @@ def build_frames(schema: Schema, resolved: Resolved) -> dict[str, pd.DataFrame]:
 
 
 def typed(schema: Schema, table: Table, df: pd.DataFrame) -> pd.DataFrame:
-    """The published dtypes: enums as categoricals in codebook order, the rest as validated."""
+    """The published dtypes: enums as categoricals in codebook order (ordered where ordinal), the rest as validated."""
     df = df.reset_index(drop=True).copy()
     for f in table.fields:
         if f.vocabulary:
             df[f.name] = pd.Categorical(df[f.name].astype(object).where(df[f.name].notna(), None),
-                                        categories=schema.codes(f))
+                                        categories=schema.codes(f), ordered=schema.ordered(f))
     return df

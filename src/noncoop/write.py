@@ -37,7 +37,7 @@ _ARROW = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), 
 
 
 def arrow_field(schema: Schema, table: Table, f: Field) -> pa.Field:
-    kind = pa.dictionary(pa.int32(), pa.string()) if f.vocabulary else _ARROW[f.type]
+    kind = pa.dictionary(pa.int32(), pa.string(), ordered=schema.ordered(f)) if f.vocabulary else _ARROW[f.type]
     return pa.field(f.name, kind, nullable=f.name not in table.required,
                     metadata={"description": f.description, **({"vocabulary": f.vocabulary} if f.vocabulary else {})})
 
