@@ -195,12 +195,12 @@ def inverted_interval(root):
 
 
 def precision_misfit(root):
-    text, at, _ = replace(root, A0, r"^    date_precision: (?P<v>month)$", "day")
+    text, at, _ = replace(root, A0, r"^    date_precision: (?P<v>year)$", "day")
     start, end = item_span(text, at)
     first = dt.date.fromisoformat(find(text[start:end], r"^    date_start: (\S+)$").group(1))
     last = dt.date.fromisoformat(find(text[start:end], r"^    date_end: (\S+)$").group(1))
     return [where(A0, text, at, ".date_precision") + ": got 'day'; expected The interval's length fits",
-            f"{first}..{last} spans {(last - first).days + 1} day(s): use month"]
+            f"{first}..{last} spans {(last - first).days + 1} day(s): use year"]
 
 
 def evidence_not_in_text(root):

@@ -3,7 +3,7 @@
 Each table is published twice: as CSV (resource `<table>`, with `bytes` and a sha256 `hash`,
 which frictionless checks) and as Parquet (resource `<table>_parquet`, with a sha256 `hash` but
 no `bytes`: frictionless-py cannot count Parquet bytes and never checks their hash, so the
-project's tests verify Parquet checksums themselves; see reference/engineering-anchors.md §0.2).
+project's tests verify Parquet checksums themselves; see docs/sources.md, "Tool facts").
 Enumerations are emitted as `constraints.enum` (frictionless ignores v2 `categories`).
 """
 from __future__ import annotations

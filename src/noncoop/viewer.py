@@ -327,7 +327,8 @@ def _timeline_label(r: dict) -> str:
 
 
 def _timeline_bars(r: dict) -> str:
-    """The bar of an event's interval (clipped to the axis and flagged), and its outside-evidence interval."""
+    """The bar of the act's interval (clipped to the axis and flagged), the interval of its report
+    where the text dates the report apart from the act, and the outside-evidence interval."""
     start, end = r["date_start"], r["date_end"]
     tip = f'{r["event_id"]}: {_interval(start, end)} ({r["date_precision"]}, {r["date_basis"]})'
     if end < AXIS[0] or start > AXIS[1]:
@@ -337,6 +338,11 @@ def _timeline_bars(r: dict) -> str:
     classes = ["bar", "long" if r["date_precision"] in LONG_PRECISIONS else "short"]
     classes += ["clip-start"] * (start < AXIS[0]) + ["clip-end"] * (end > AXIS[1])
     out = f'<span class="{" ".join(classes)}" style="{_span_style(start, end)}" title="{_esc(tip)}"></span>'
+    if r["report_date_start"]:
+        report = (f'report: {_interval(r["report_date_start"], r["report_date_end"])} '
+                  f'({r["report_date_precision"]}, “{r["report_time_expression"] or ""}”)')
+        out += (f'<span class="rep" title="{_esc(report)}" '
+                f'style="{_span_style(r["report_date_start"], r["report_date_end"])}"></span>')
     if r["external_date_start"]:
         ext = f'outside evidence: {_interval(r["external_date_start"], r["external_date_end"])}'
         ext += " (conflicts with the text)" if r["date_conflict"] else ""
@@ -429,11 +435,13 @@ table.articles .num{text-align:right;font-variant-numeric:tabular-nums}
 .bar.clip-start{border-left:3px solid #b42318;border-radius:0 2px 2px 0}
 .bar.clip-end{border-right:3px solid #b42318;border-radius:2px 0 0 2px}
 .ext{position:absolute;top:14px;height:4px;min-width:6px;background:#7a5af8}
+.rep,.sw-rep{position:absolute;top:1px;height:14px;min-width:4px;border:2px solid #1f2328;border-radius:2px}
 .ext.conflict{background:#b42318}
 .off{position:absolute;top:1px;font-size:11px;color:#b42318;white-space:nowrap}
 .off.before{left:2px}.off.after{right:2px}
 .tl-legend{font-size:12.5px;color:var(--muted);display:flex;flex-wrap:wrap;gap:4px 18px;margin:4px 0 6px}
 .tl-legend .sw{height:10px}
+.tl-legend .sw-rep{position:static;display:inline-block;width:14px;height:12px;vertical-align:-1px}
 .sw-short{background:#c27c00}
 .sw-clip{background:#c27c00;border-left:3px solid #b42318}.sw-pub{background:rgba(29,95,214,.12)}
 .tl-legend .sw-ext,.tl-legend .sw-conflict{height:4px;vertical-align:2px;background:#7a5af8}
@@ -489,10 +497,14 @@ function eventFields(r, ref) {
     ["Claimed by", "claimed_by", ref.claimed_by || el("span", "none", "— (the article's own voice)")],
     ["Actors", null, names(ref.actor)],
     ["Recipients", null, names(ref.recipient)],
-    ["Date", "date_start", el("span", "date", interval(r.date_start, r.date_end))],
+    ["Date of the act", "date_start", el("span", "date", interval(r.date_start, r.date_end))],
     ["Precision", "date_precision",
       [code("date_precision", r.date_precision), " · basis ", code("date_basis", r.date_basis)]],
     ["Time expr.", "time_expression", r.time_expression ? "“" + r.time_expression + "”" : none()],
+    ["Report date", "report_date_start", r.report_date_start === null ? none()
+      : [el("span", "date", interval(r.report_date_start, r.report_date_end)), " · ",
+         code("date_precision", r.report_date_precision), " · basis ", code("date_basis", r.report_date_basis),
+         r.report_time_expression ? " · “" + r.report_time_expression + "”" : ""]],
     ["External date", "external_date_start", r.external_date_start === null ? none()
       : [interval(r.external_date_start, r.external_date_end), el("div", "muted", r.external_date_source)]],
     ["Date conflict", "date_conflict",
@@ -630,6 +642,7 @@ INDEX = Template("""<!DOCTYPE html>
 <div class="tl-legend">
 <span><span class="sw sw-short"></span>interval of a month or less</span>
 <span><span class="sw sw-long"></span>range or year</span>
+<span><span class="sw-rep"></span>date of the report, where the text dates only the report (the bar is the act's own interval)</span>
 <span><span class="sw sw-clip"></span>clipped at the axis</span>
 <span><span class="warn">◂ date</span> interval entirely off the axis</span>
 <span><span class="sw sw-pub"></span>article's publication interval</span>
