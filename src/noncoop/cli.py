@@ -23,7 +23,9 @@ from .errors import BuildError
 from .package import descriptor_bytes, digest
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
+from .scaffold import new_article
 from .schema import PROJECT, Schema, load_schema
+from .show import show
 from .tables import build_frames
 from .validate import validate_package, validate_tables
 from .viewer import page_path, render_viewer
@@ -161,7 +163,13 @@ def build(root: Path, schema: Schema | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    at = _subcommand_at(argv)
+    if at is not None:
+        return _subcommand(argv[at], argv[:at] + argv[at + 1:])
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
+                                     epilog="subcommands: `build.py new TEXT [--published DATE]` scaffolds an article; "
+                                            "`build.py show ID` shows any row in context")
     parser.add_argument("--check", action="store_true",
                         help="validate everything and compare the published outputs with what the inputs produce; "
                              "write nothing")
@@ -181,6 +189,49 @@ def main(argv: list[str] | None = None) -> int:
         return _stop(root, args.check, "interrupted (Ctrl-C)", 130)
     except (OSError, Refused, LockTimeout) as exc:
         return _stop(root, args.check, describe(exc, root), 1)
+
+
+SUBCOMMANDS = ("new", "show")
+
+
+def _subcommand_at(argv: list[str]) -> int | None:
+    """Where a subcommand stands in `argv` (first, or after `--root DIR`), or None."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("--root"):
+        i += 1 if "=" in argv[i] else 2
+    return i if i < len(argv) and argv[i] in SUBCOMMANDS else None
+
+
+def _subcommand(command: str, argv: list[str]) -> int:
+    """`new TEXT [--published DATE]` and `show ID`: the contributor's workbench (scaffold.py, show.py)."""
+    parser = argparse.ArgumentParser(prog=f"build.py {command}")
+    parser.add_argument("--root", type=Path, default=PROJECT, help="the project folder (default: this project)")
+    if command == "new":
+        parser.description = ("Copy TEXT unchanged to articles/<source_id>.txt and write annotations/<source_id>.yaml: "
+                              "the source block and stubs (quotes, registry actors and places, new names, time "
+                              "expressions) that the check refuses until an annotator completes or deletes them.")
+        parser.add_argument("text", type=Path, help="the article's text file (UTF-8), copied unchanged")
+        parser.add_argument("--published", metavar="YYYY-MM-DD[..YYYY-MM-DD]",
+                            help="the publication date or interval (time expressions are resolved against it)")
+    else:
+        parser.description = "Print an event, quote, actor, place or source: its row, span in context, links and referrers."
+        parser.add_argument("id", help="an event, quote, actor, place or source ID")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    try:
+        if command == "new":
+            for path in new_article(root, args.text, args.published):
+                print(_relative(path, root))
+            return 0
+        text, found = show(root, args.id)
+        print(text, file=sys.stdout if found else sys.stderr)
+        return 0 if found else 1
+    except ValueError as exc:
+        _say(str(exc))
+        return 2
+    except OSError as exc:
+        _say(describe(exc, root))
+        return 1
 
 
 def _say(text: str) -> None:
