@@ -25,7 +25,7 @@ from .release import citation_cff, zenodo_json
 from .resolve import resolve
 from .scaffold import new_article
 from .schema import PROJECT, Schema, load_schema
-from .show import show
+from .show import reference_notes, show
 from .tables import build_frames
 from .validate import validate_package, validate_tables
 from .viewer import page_path, render_viewer
@@ -273,6 +273,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     if not args.check:
         print(f"built {len(written)} changed file(s): {counts}")
         return 0
+    for note in reference_notes(root, frames) if published else []:
+        print(note)
     if differ:
         print(_stale_report(root, differ), file=sys.stderr)
         return 1

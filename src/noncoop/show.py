@@ -104,3 +104,33 @@ def show(root: Path, key: str, schema: Schema | None = None) -> tuple[str, bool]
         lines += _refs("events", frames, "events", ev[ev["source_id"] == key]["event_id"])
         lines += _refs("quotes", frames, "quotes", quotes[quotes["source_id"] == key]["quote_id"])
     return "\n".join(lines), True
+
+
+def reference_notes(root: Path, frames: dict[str, pd.DataFrame]) -> list[str]:
+    """A note for every event reference (a link, a quote's `event_id`) that the published tables
+    under `root` do not hold yet, naming the target's summary: a wrong ID that happens to exist
+    is visible. Nothing when nothing is published."""
+    published = {name: root / "data" / f"{name}.csv" for name in ("event_links", "quotes")}
+    if not all(p.is_file() for p in published.values()):
+        return []
+    old_links = pd.read_csv(published["event_links"], dtype=str, keep_default_na=False)
+    old_quotes = pd.read_csv(published["quotes"], dtype=str, keep_default_na=False)
+    known_links = set(zip(old_links["event_id"], old_links["linked_event_id"], old_links["link_type"]))
+    known_quotes = set(zip(old_quotes["quote_id"], old_quotes["event_id"]))
+    notes = []
+    for row in frames["event_links"].itertuples():
+        if (row.event_id, row.linked_event_id, row.link_type) not in known_links:
+            own = summary(frames, "events", row.event_id)
+            notes.append(_note(root, row.event_id, f"{row.event_id} (“{own}”) {row.link_type} {row.linked_event_id}",
+                               row.linked_event_id, frames))
+    for row in frames["quotes"].itertuples():
+        if isinstance(row.event_id, str) and (row.quote_id, row.event_id) not in known_quotes:
+            notes.append(_note(root, row.quote_id, f"{row.quote_id} is about {row.event_id}", row.event_id, frames))
+    return notes
+
+
+def _note(root: Path, own_id: str, what: str, target: str, frames: dict) -> str:
+    source_id = own_id.rsplit("-", 1)[0]
+    rel = f"annotations/{source_id}.yaml"
+    return (f"note: {rel}: {what}: “{summary(frames, 'events', target)}”; is this the event meant? "
+            f"(`python build.py show {target}`)")
