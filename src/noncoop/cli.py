@@ -56,8 +56,9 @@ def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterato
     yield CODEBOOK, codebook(schema).encode("utf-8")
     yield CITATION, citation_cff(schema).encode("utf-8")
     yield ZENODO, zenodo_json(schema).encode("utf-8")
+    registry = {t: list(zip(frames[t][f"{t[:-1]}_id"], frames[t]["name"])) for t in ("actors", "places")}
     for kind in KINDS:
-        text = json.dumps(annotation_json_schema(schema, kind), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(annotation_json_schema(schema, kind, registry), indent=2, ensure_ascii=False) + "\n"
         yield json_schema_path(kind), text.encode("utf-8")
 
 
