@@ -104,6 +104,8 @@ def test_quotations_found_in_every_form():
     text = ('He said “one”, then „two“ and «three» and "four". She added: Five is here. '
             'It is ‘six’ but the cat’s toy stays. They said: “seven.”')
     assert [f.text for f in quotations(text)] == ["one", "two", "three", "four", "Five is here.", "six", "seven."]
+    # the guide's rule: everything inside the marks, a trailing comma included, nothing outside
+    assert [f.text for f in quotations("“We will not work for them,” a nurse said.")] == ["We will not work for them,"]
 
 
 PUBLISHED = Interval(dt.date(2022, 7, 28), dt.date(2022, 7, 31))  # article 000's interval, Thursday to Sunday
