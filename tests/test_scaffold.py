@@ -58,6 +58,15 @@ def test_new_refuses_a_text_already_in_the_project(tmp_path):
     assert sorted(p.name for p in (root / "articles").iterdir()) == sorted(p.name for p in (ROOT / "articles").iterdir())
 
 
+@pytest.mark.parametrize("published", ["2022-07-32", "2022-07-31..2022-07-28", "July 2022"])
+def test_new_refuses_a_bad_publication_date_and_writes_nothing(tmp_path, published):
+    root, text, _ = _as_new(tmp_path, SEEDS[0])
+    before = sorted(p.name for p in (root / "articles").iterdir())
+    result = run_build(root, "new", str(text), "--published", published)
+    assert result.returncode == 2 and f"--published {published!r}" in result.stderr
+    assert sorted(p.name for p in (root / "articles").iterdir()) == before
+
+
 def _stub_lines(annotation) -> list[int]:
     """Line numbers of every stub: each `todo:` key of an item, and each line of the `todo` section."""
     lines = annotation.read_text(encoding="utf-8").splitlines()

@@ -380,8 +380,12 @@ def new_article(root: Path, text_path: Path, published: str | None) -> tuple[Pat
     content = scaffold(text, digest, interval, registry(root))
     with open(article, "xb") as out:
         out.write(data)
-    with open(annotation, "x", encoding="utf-8", newline="\n") as out:
-        out.write(content)
+    try:
+        with open(annotation, "x", encoding="utf-8", newline="\n") as out:
+            out.write(content)
+    except BaseException:
+        article.unlink()  # both or neither
+        raise
     return article, annotation
 
 
