@@ -27,8 +27,7 @@ validate: $(STAMP)  ## the official Frictionless validator on the published pack
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .build-staging
 
-release: $(STAMP)  ## write the reproducible archive dist/<name>-<version>.zip with its SHA256SUMS
-	$(BIN)/python build.py --check
+release: $(STAMP)  ## build afresh and write dist/<name>-<version>.zip: refused unless data/ is current (make data, commit)
 	$(BIN)/python -m noncoop.release build
 
 verify: $(STAMP)  ## verify a release: make verify RELEASE=dist/<name>-<version>.zip (or an unpacked folder)

@@ -453,39 +453,15 @@ def registry_section_empty(root):
 
 # --- text that would break outputs or hide from a reviewer (issue: trust the gates) -------------
 
-def _summary(root, value: str):
-    text, at, _ = replace(root, A0, r"^    summary: (?P<v>.*)$", value)
-    return text, at
+def _refused_text(key: str, written: str, shown: str, expected: str) -> Callable[[Path], list[str]]:
+    """A fault: `key` of the first event written as `written` (YAML), reported as `shown`."""
+    def mutate(root):
+        text, at, _ = replace(root, A0, rf"^    {key}: (?P<v>.*)$", written)
+        return [where(A0, text, at, f".{key}") + f": got {shown}; expected {expected}"]
+    return mutate
 
 
-def control_character_in_text(root):
-    text, at = _summary(root, r'"Russia \e[31mannexes\e[0m Kherson"')
-    return [where(A0, text, at, ".summary") + ": got 'Russia \\x1b[31mannexes\\x1b[0m Kherson'; expected text without "
-            "control, format or invisible characters: U+001B ESCAPE at character 8"]
-
-
-def bidi_override_in_text(root):
-    text, at = _summary(root, '"Russia annexes \u202eKherson"')
-    return [where(A0, text, at, ".summary") + ": got 'Russia annexes \\u202eKherson'; expected text without control, "
-            "format or invisible characters: U+202E RIGHT-TO-LEFT OVERRIDE at character 16"]
-
-
-def zero_width_in_text(root):
-    text, at = _summary(root, '"Russia annexes\u200b Kherson"')
-    return [where(A0, text, at, ".summary") + ": got 'Russia annexes\\u200b Kherson'; expected text without control, "
-            "format or invisible characters: U+200B ZERO WIDTH SPACE at character 15"]
-
-
-def lone_carriage_return_in_text(root):
-    text, at, _ = replace(root, A0, r"^    notes: (?P<v>.*)$", r'"first line\rsecond line"')
-    return [where(A0, text, at, ".notes") + ": got 'first line\\rsecond line'; expected text without control, "
-            "format or invisible characters: U+000D CARRIAGE RETURN at character 11"]
-
-
-def spreadsheet_formula_in_text(root):
-    text, at = _summary(root, '"=HYPERLINK(\'http://x.example\', \'click\')"')
-    return [where(A0, text, at, ".summary") + ": got \"=HYPERLINK('http://x.example', 'click')\"; expected text that "
-            "does not start with = + - @ (spreadsheets run such cells as formulas)"]
+UNSEEN = "text without control, format or invisible characters: "
 
 
 def trailing_newline_in_id(root):
@@ -587,11 +563,22 @@ CASES = [
     Case("geonames-id-too-large", geonames_id_too_large),
     Case("iso-3166-2-invalid", iso_3166_2_invalid),
     Case("registry-section-empty", registry_section_empty, ("fill in the value after the colon",)),
-    Case("control-character-in-text", control_character_in_text),
-    Case("bidi-override-in-text", bidi_override_in_text),
-    Case("zero-width-in-text", zero_width_in_text),
-    Case("lone-carriage-return-in-text", lone_carriage_return_in_text),
-    Case("spreadsheet-formula-in-text", spreadsheet_formula_in_text),
+    Case("control-character-in-text", _refused_text("summary", r'"Russia \e[31mannexes\e[0m Kherson"',
+                                                    r"'Russia \x1b[31mannexes\x1b[0m Kherson'",
+                                                    UNSEEN + "U+001B ESCAPE at character 8")),
+    Case("bidi-override-in-text", _refused_text("summary", '"Russia annexes \u202eKherson"',
+                                                r"'Russia annexes \u202eKherson'",
+                                                UNSEEN + "U+202E RIGHT-TO-LEFT OVERRIDE at character 16")),
+    Case("zero-width-in-text", _refused_text("summary", '"Russia annexes\u200b Kherson"',
+                                             r"'Russia annexes\u200b Kherson'",
+                                             UNSEEN + "U+200B ZERO WIDTH SPACE at character 15")),
+    Case("lone-carriage-return-in-text", _refused_text("notes", r'"first line\rsecond line"',
+                                                       r"'first line\rsecond line'",
+                                                       UNSEEN + "U+000D CARRIAGE RETURN at character 11")),
+    Case("spreadsheet-formula-in-text", _refused_text("summary", '"=HYPERLINK(\'http://x.example\', \'click\')"',
+                                                      "\"=HYPERLINK('http://x.example', 'click')\"",
+                                                      "text that does not start with = + - @ (spreadsheets run such "
+                                                      "cells as formulas)")),
     Case("trailing-newline-in-id", trailing_newline_in_id, problems=None),  # also every alias now without its actor
     Case("cyrillic-letter-in-reference", cyrillic_letter_in_reference, problems=2),  # the slug pattern, the reference
     Case("look-alike-letter-in-evidence", decomposed_accent_in_evidence),

@@ -66,3 +66,10 @@ def test_every_path_a_file_cites_resolves(rel):
             if not (ROOT / rel).parent.joinpath(target).resolve().exists():
                 missing.append(target)
     assert not missing, f"{rel} cites paths that do not exist: {sorted(set(missing))}"
+
+
+def test_a_release_carries_every_hand_written_page_the_files_cite():
+    from noncoop.release import HAND_WRITTEN
+
+    pages = {rel for rel in FILES if rel.startswith("docs/") and rel.endswith(".md") and rel != "docs/codebook.md"}
+    assert "docs/sources.md" in pages and pages <= set(HAND_WRITTEN)

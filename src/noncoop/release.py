@@ -1,11 +1,20 @@
 """Release stage: citation files from the release metadata, and a verifiable release archive.
 
-    python -m noncoop.release build [--out dist]     # dist/<name>-<version>.zip
-    python -m noncoop.release verify PATH            # an unpacked release folder, or the zip
+    python -m noncoop.release build [--root DIR] [--out dist]   # dist/<name>-<version>.zip
+    python -m noncoop.release verify PATH                        # the zip, or its unpacked top folder
 
 The version lives only in VERSION; `schemas/package.yaml` holds the rest of the release
-metadata. The archive is byte-reproducible: sorted entries, fixed timestamps and permissions,
-pinned compression. Its `SHA256SUMS` lists every other file (`sha256sum -c SHA256SUMS` works too).
+metadata. A release holds exactly the outputs of a fresh validated build, taken from the build
+itself (and refused when the published files on disk differ from them), the articles and
+annotation files that build read, and the hand-written files of HAND_WRITTEN: never a symbolic
+link, never a stray file. The archive is byte-reproducible: sorted entries, fixed timestamps and
+permissions, pinned compression. Its top folder `<name>-<version>/` holds a `SHA256SUMS` of every
+other file (`sha256sum -c SHA256SUMS` works too).
+
+`verify` trusts nothing it is given (docs/security.md): it checks every file against SHA256SUMS
+and every resource against the `hash` and `bytes` of the release's own datapackage.json, refuses
+links, duplicate, absolute, `..` and out-of-folder entries, streams each file within size
+limits, and says in one line why any malformed input cannot be checked.
 """
 from __future__ import annotations
 
@@ -13,16 +22,39 @@ import argparse
 import hashlib
 import io
 import json
+import os
+import re
+import stat
 import sys
 import zipfile
+import zlib
 from pathlib import Path
+from typing import IO
 
-from .schema import PROJECT, Schema, load_schema
+from .errors import BuildError, Location, Problems
+from .read import safe_path
+from .schema import PROJECT, SCHEMA_FILES, Schema, SchemaDefinitionError, load_schema
+from .write import build_lock
 
-CONTENTS = ["README.md", "LICENSE", "CHANGELOG.md", "CITATION.cff", ".zenodo.json", "VERSION", "datapackage.json",
-            "data/*", "docs/*.md", "docs/viewer/*.html", "articles/*.txt", "annotations/*.yaml", "schemas/*.yaml", "schemas/*.csv",
-            "schemas/json/*.json"]
+# The hand-written files every release ships, besides the build's outputs and the articles and
+# annotation files the build read. The one list to extend; a file the build generates needs no entry.
+HAND_WRITTEN = (
+    "LICENSE", "CHANGELOG.md", "VERSION",
+    *(f"schemas/{name}" for name in SCHEMA_FILES),
+    "docs/annotation-guide.md", "docs/datasheet.md", "docs/performance.md", "docs/quality.md", "docs/security.md",
+    "docs/sources.md",
+)
+MAX_ENTRY_BYTES = 1 << 30  # verify: at most this much per file,
+MAX_TOTAL_BYTES = 4 << 30  # and in all (declared sizes, then bytes counted while reading)
+MAX_LISTING_BYTES = 64 << 20  # SHA256SUMS and datapackage.json, the two files held in memory
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+_CHUNK = 1 << 20
+_SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *]([^\x00-\x1f\x7f]+)")
+_HASH = re.compile(r"sha256:([0-9a-f]{64})")
+
+
+class ReleaseError(Exception):
+    """A release refused: the message says why and what to do."""
 
 
 def _quoted(text: str) -> str:
@@ -62,24 +94,53 @@ def zenodo_json(schema: Schema) -> str:
     return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
 
-def files(root: Path) -> list[str]:
-    """The release's files, relative to `root`, sorted."""
-    found = set()
-    for pattern in CONTENTS:
-        found.update(str(p.relative_to(root)) for p in root.glob(pattern) if p.is_file())
-    return sorted(found)
+def contents(root: Path, schema: Schema) -> dict[str, bytes]:
+    """Every file of the release by relative path: the outputs of a fresh build of `root` (BuildError
+    when its inputs are invalid), the inputs it read and HAND_WRITTEN. ReleaseError when a published
+    file differs from its output, or a file is missing, not regular, or behind a symbolic link."""
+    from .cli import build  # imported here: cli imports this module for the citation files
+    frames, outputs = build(root, schema)
+    files = dict(outputs)
+    stale = [f"{rel} ({why})" for rel, data in files.items() if (why := _differs(root, rel, data))]
+    if stale:
+        raise ReleaseError(f"published files differ from what the inputs produce: {', '.join(stale)}; "
+                           "run make data and commit")
+    sources = frames["sources"]
+    read = [*(f"annotations/{kind}.yaml" for kind in ("actors", "places")), *sources["path"].tolist(),
+            *(f"annotations/{source_id}.yaml" for source_id in sources["source_id"].tolist())]
+    for rel in sorted({*HAND_WRITTEN, *read}):
+        data = _disk(root, rel)
+        if data is None:
+            raise ReleaseError(f"{rel} is missing; every release ships it (see HAND_WRITTEN in noncoop/release.py)")
+        files[rel] = data
+    return files
 
 
-def sha256sums(root: Path, names: list[str]) -> bytes:
-    return "".join(f"{hashlib.sha256((root / n).read_bytes()).hexdigest()}  {n}\n" for n in names).encode()
+def _differs(root: Path, rel: str, data: bytes) -> str:
+    """What is wrong with the published `root/rel` given the build's `data` ('' when it is current)."""
+    published = _disk(root, rel)
+    return "missing" if published is None else "" if published == data else "differs"
+
+
+def _disk(root: Path, rel: str) -> bytes | None:
+    """The bytes of the regular file `root/rel`, None when it does not exist."""
+    if safe_path(root, rel, Problems(), Location(rel), "(file)") is None:
+        raise ReleaseError(f"{rel} is or lies behind a symbolic link; a release ships files, never what a link "
+                           "points at: replace the link by the file itself")
+    path = root / rel
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise ReleaseError(f"{rel} is not a regular file")
+    return path.read_bytes()
 
 
 def archive(root: Path, schema: Schema) -> tuple[str, bytes]:
-    """The release archive's file name and bytes."""
+    """The release archive's file name and bytes (see `contents` for what it holds and refuses)."""
     prefix = f"{schema.package['name']}-{schema.package['version']}"
-    names = files(root)
-    entries = {n: (root / n).read_bytes() for n in names}
-    entries["SHA256SUMS"] = sha256sums(root, names)
+    entries = contents(root, schema)
+    entries["SHA256SUMS"] = "".join(f"{hashlib.sha256(data).hexdigest()}  {rel}\n"
+                                    for rel, data in sorted(entries.items())).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for name in sorted(entries):
@@ -91,48 +152,242 @@ def archive(root: Path, schema: Schema) -> tuple[str, bytes]:
     return f"{prefix}.zip", buffer.getvalue()
 
 
+class _Refused(Exception):
+    """An input that cannot be checked at all; the message is the one line that says why."""
+
+
+class _Release:
+    """A release's regular files (`files`: paths relative to its top folder), listed once their
+    names, types and declared sizes passed; their content is read only through `read`."""
+
+    def __init__(self, sizes: dict[str, int]):
+        for rel, size in sizes.items():
+            if size > MAX_ENTRY_BYTES:
+                raise _Refused(f"{rel}: {size} bytes, more than the {MAX_ENTRY_BYTES} allowed per file")
+        total = sum(sizes.values())
+        if total > MAX_TOTAL_BYTES:
+            raise _Refused(f"{total} bytes in total, more than the {MAX_TOTAL_BYTES} allowed")
+        self.files = sorted(sizes)
+        self._budget = MAX_TOTAL_BYTES
+
+    def _open(self, rel: str) -> IO[bytes]:
+        raise NotImplementedError
+
+    def read(self, rel: str, keep: bool = False) -> tuple[int, str, bytes]:
+        """A file's size, sha256 and (when `keep`) bytes, streamed: reading stops at the limits
+        whatever size the file declared."""
+        limit = min(MAX_LISTING_BYTES if keep else MAX_ENTRY_BYTES, self._budget)
+        digest, size, kept = hashlib.sha256(), 0, []
+        with self._open(rel) as handle:
+            while chunk := handle.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise _Refused(f"{rel}: larger than allowed (stopped reading after {size} bytes)")
+                digest.update(chunk)
+                if keep:
+                    kept.append(chunk)
+        self._budget -= size
+        return size, digest.hexdigest(), b"".join(kept)
+
+
+class _Zip(_Release):
+    def __init__(self, zf: zipfile.ZipFile):
+        infos = zf.infolist()
+        if not infos:
+            raise _Refused("the archive is empty")
+        top = infos[0].filename.split("/", 1)[0]
+        self._zf, self._infos = zf, {}
+        for info in infos:
+            name, mode = info.filename, info.external_attr >> 16
+            why = _unsafe(name)
+            if why:
+                raise _Refused(f"{name!r}: {why}")
+            if not name.startswith(top + "/"):
+                raise _Refused(f"{name}: outside the archive's single top folder {top}/")
+            if stat.S_ISLNK(mode):
+                raise _Refused(f"{name}: a symbolic link")
+            if info.is_dir():
+                if info.file_size:
+                    raise _Refused(f"{name}: a folder entry with content")
+                continue
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+                raise _Refused(f"{name}: not a regular file")
+            if info.flag_bits & 0x1:
+                raise _Refused(f"{name}: encrypted")
+            rel = name[len(top) + 1:]
+            if rel in self._infos:
+                raise _Refused(f"{name}: a duplicate entry")
+            self._infos[rel] = info
+        for rel in self._infos:
+            parts = rel.split("/")
+            folders = ("/".join(parts[:i]) for i in range(1, len(parts)))
+            if clash := next((folder for folder in folders if folder in self._infos), None):
+                raise _Refused(f"{top}/{clash}: both a file and a folder")
+        super().__init__({rel: info.file_size for rel, info in self._infos.items()})
+
+    def _open(self, rel: str) -> IO[bytes]:
+        return self._zf.open(self._infos[rel])
+
+
+class _Folder(_Release):
+    def __init__(self, folder: Path):
+        self._paths, sizes = {}, {}
+        for base, folders, names in os.walk(folder, onerror=_raise):
+            for name in folders + names:
+                path = Path(base, name)
+                rel, status = path.relative_to(folder).as_posix(), path.lstat()
+                if stat.S_ISLNK(status.st_mode):
+                    raise _Refused(f"{rel}: a symbolic link")
+                if stat.S_ISDIR(status.st_mode):
+                    continue
+                if not stat.S_ISREG(status.st_mode):
+                    raise _Refused(f"{rel}: not a regular file")
+                self._paths[rel], sizes[rel] = path, status.st_size
+        super().__init__(sizes)
+
+    def _open(self, rel: str) -> IO[bytes]:
+        return open(self._paths[rel], "rb", opener=lambda path, flags: os.open(path, flags | os.O_NOFOLLOW))
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _unsafe(name: str) -> str:
+    """Why `name` cannot be a path inside the release's top folder ('' when it can)."""
+    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        return "an absolute path"
+    if "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "a backslash or control character in a path"
+    parts = name.removesuffix("/").split("/")
+    if ".." in parts:
+        return "a path with '..'"
+    if "" in parts or "." in parts:
+        return "an empty or '.' path component"
+    return ""
+
+
 def verify(path: Path) -> list[str]:
-    """Problems of a release (folder or zip) against its SHA256SUMS; empty when it verifies."""
-    if path.is_file():
+    """Problems of a release (its zip, or its unpacked top folder); empty when it verifies."""
+    try:
+        if path.is_dir():
+            return _check(_Folder(path))
+        if not path.is_file():
+            return [f"{path}: not a file or folder"]
         with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            prefix = names[0].split("/", 1)[0] + "/"
-            read = {n[len(prefix):]: zf.read(n) for n in names}
-    else:
-        read = {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
-    if "SHA256SUMS" not in read:
-        return ["SHA256SUMS is missing"]
-    problems, listed = [], set()
-    for line in read["SHA256SUMS"].decode().splitlines():
-        digest, name = line.split("  ", 1)
-        listed.add(name)
-        if name not in read:
-            problems.append(f"{name}: missing")
-        elif hashlib.sha256(read[name]).hexdigest() != digest:
-            problems.append(f"{name}: sha256 differs from SHA256SUMS")
-    problems += [f"{name}: not listed in SHA256SUMS" for name in sorted(set(read) - listed - {"SHA256SUMS"})]
+            return _check(_Zip(zf))
+    except _Refused as exc:
+        return [str(exc)]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
+            NotImplementedError) as exc:
+        return [f"{path}: unreadable: {' '.join(str(exc).split()) or type(exc).__name__}"]
+
+
+def _check(release: _Release) -> list[str]:
+    if "SHA256SUMS" not in release.files:
+        raise _Refused("no SHA256SUMS in the release's top folder")
+    listed = _sums(release.read("SHA256SUMS", keep=True)[2])
+    if "datapackage.json" not in release.files:
+        raise _Refused("no datapackage.json in the release's top folder")
+    size, digest, data = release.read("datapackage.json", keep=True)
+    described = _resources(data)
+    found = {"datapackage.json": (size, digest)}
+    for rel in release.files:
+        if rel not in found and rel != "SHA256SUMS":
+            found[rel] = release.read(rel)[:2]
+    problems = []
+    for rel, digest in listed.items():
+        if rel not in found:
+            problems.append(f"{rel}: listed in SHA256SUMS but missing")
+        elif found[rel][1] != digest:
+            problems.append(f"{rel}: sha256 differs from SHA256SUMS")
+    problems += [f"{rel}: not listed in SHA256SUMS" for rel in found if rel not in listed]
+    for rel, size, digest in described:
+        if rel not in found:
+            problems.append(f"{rel}: a resource of datapackage.json, missing")
+        elif found[rel][1] != digest or size not in (None, found[rel][0]):
+            problems.append(f"{rel}: differs from the hash and bytes datapackage.json gives")
     return problems
+
+
+def _sums(data: bytes) -> dict[str, str]:
+    """SHA256SUMS as {path: sha256}; every line well-formed, at least one."""
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise _Refused("SHA256SUMS is not UTF-8 text") from None
+    if lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise _Refused("SHA256SUMS lists no files")
+    listed = {}
+    for number, line in enumerate(lines, 1):
+        match = _SUMS_LINE.fullmatch(line)
+        if not match:
+            raise _Refused(f"SHA256SUMS line {number}: {line[:80]!r} is not '<sha256>  <file>'")
+        digest, rel = match.groups()
+        why = _unsafe(rel) or ("listed twice" if rel in listed else "") or ("lists itself" if rel == "SHA256SUMS" else "")
+        if why:
+            raise _Refused(f"SHA256SUMS line {number}: {rel!r}: {why}")
+        listed[rel] = digest
+    return listed
+
+
+def _resources(data: bytes) -> list[tuple[str, int | None, str]]:
+    """The (path, bytes or None, sha256) of every resource of datapackage.json."""
+    try:
+        package = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise _Refused(f"datapackage.json is not valid JSON: {' '.join(str(exc).split())}") from None
+    resources = package.get("resources") if isinstance(package, dict) else None
+    if not isinstance(resources, list) or not resources:
+        raise _Refused("datapackage.json lists no resources")
+    described = []
+    for number, resource in enumerate(resources, 1):
+        resource = resource if isinstance(resource, dict) else {}
+        path, digest, size = resource.get("path"), resource.get("hash"), resource.get("bytes")
+        where = f"datapackage.json resource {number} ({str(path)[:80]!r})"
+        if not isinstance(path, str) or _unsafe(path):
+            raise _Refused(f"{where}: not a path inside the release ({_unsafe(str(path)) or 'not a text'})")
+        match = _HASH.fullmatch(digest) if isinstance(digest, str) else None
+        if not match:
+            raise _Refused(f"{where}: no sha256 hash")
+        if size is not None and (type(size) is not int or size < 0):
+            raise _Refused(f"{where}: bytes is not a size")
+        described.append((path, size, match[1]))
+    return described
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m noncoop.release", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="write the release archive")
+    build.add_argument("--root", type=Path, default=PROJECT, help="the repository to release (default: this one)")
     build.add_argument("--out", type=Path, default=PROJECT / "dist")
-    check = sub.add_parser("verify", help="check a release folder or zip against its SHA256SUMS")
+    check = sub.add_parser("verify", help="check a release zip or unpacked folder: SHA256SUMS and datapackage.json")
     check.add_argument("path", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "build":
-        name, data = archive(PROJECT, load_schema())
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / name).write_bytes(data)
-        print(f"{args.out / name}  sha256:{hashlib.sha256(data).hexdigest()}")
-        return 0
-    problems = verify(args.path)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    print("verified" if not problems else f"{len(problems)} problem(s)")
-    return 1 if problems else 0
+    if args.command == "verify":
+        problems = verify(args.path)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if not problems:
+            print(f"verified: {args.path}")
+        return 1 if problems else 0
+    root = args.root.resolve()
+    try:
+        with build_lock(root, shared=True, say=lambda text: print(f"release: {text}", file=sys.stderr)):
+            name, data = archive(root, load_schema(root / "schemas"))  # no build publishes meanwhile
+    except BuildError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 1
+    except (ReleaseError, SchemaDefinitionError) as exc:
+        print(f"release refused: {exc}", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / name).write_bytes(data)
+    print(f"{args.out / name}  sha256:{hashlib.sha256(data).hexdigest()}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from .read import load_yaml
 
 PROJECT = Path(__file__).resolve().parents[2]  # the repository (or the unpacked source tree)
 SCHEMA_DIR = PROJECT / "schemas"
+_DOCUMENTS = ("fields", "tables", "vocabularies", "rules", "annotation", "package")  # schemas/<name>.yaml
+_SHARP = "sharp_198_methods.csv"
+SCHEMA_FILES = (*(f"{name}.yaml" for name in _DOCUMENTS), _SHARP)  # every file load_schema reads in schemas/
 TYPES = ("string", "integer", "number", "boolean", "date")
 _FIELD_KEYS = {"type", "description", "vocabulary", "pattern", "minimum", "maximum", "max_length",
                "check", "basis_for", "note", "verbatim"}
@@ -111,7 +114,7 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
     """Load and cross-check every file in `schemas/`."""
     problems = Problems()
     docs = {}
-    for name in ("fields", "tables", "vocabularies", "rules", "annotation", "package"):
+    for name in _DOCUMENTS:
         doc = load_yaml(folder / f"{name}.yaml", f"schemas/{name}.yaml", problems)
         docs[name] = doc.data if doc else {}
     if problems:
@@ -150,7 +153,7 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
         if not _unknown(problems, f"rules.yaml:{name}", spec, {"text", "fields"}):
             rules[name] = spec
     schema = Schema(tables, fields, vocabularies, {n: r["text"] for n, r in rules.items()}, docs["annotation"], package,
-                    tuple(_read_sharp(folder / "sharp_198_methods.csv")),
+                    tuple(_read_sharp(folder / _SHARP)),
                     {n: tuple(r["fields"]) for n, r in rules.items()})
     _cross_check(schema, problems)
     if problems:
