@@ -139,6 +139,10 @@ def test_time_expressions_resolve_against_the_publication_interval(expression, s
     assert [f.text for f in time_expressions(f"It happened {expression}.", PUBLISHED)] == [expression]
 
 
+def test_words_that_only_look_like_dates_are_not_time_expressions():
+    assert [f.text for f in time_expressions("Workers may march on the square, now.", PUBLISHED)] == []
+
+
 def test_without_a_publication_interval_relative_expressions_get_no_interval():
     interval, basis, how = resolve_time("last month", None)
     assert interval is None and "--published" in how

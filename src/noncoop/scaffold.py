@@ -142,6 +142,9 @@ _TIME = re.compile(
     re.IGNORECASE)
 
 
+_LOWER_NAME = re.compile(rf"\b(?:{'|'.join(n.lower() for n in (*calendar.month_name[1:], *calendar.day_name))})\b")
+
+
 @dataclass(frozen=True)
 class Interval:
     start: dt.date
@@ -242,11 +245,9 @@ def time_expressions(text: str, published: Interval | None) -> list[Found]:
     found = []
     for m in _TIME.finditer(text):
         expression = m.group(0)
-        if expression[0].isupper() and m.start() > 0 and text[m.start() - 1] not in " \n\t" and expression[0] != "O":
-            continue
+        if expression.lower() in {"now", "may"} or _LOWER_NAME.search(expression):
+            continue  # 'now' dates nothing; 'May' alone is a verb more often than a month, 'march' a verb
         interval, basis, how = resolve_time(expression, published)
-        if expression.lower() in {"now", "may"}:
-            continue  # 'now' dates nothing; 'May' alone is a verb more often than a month
         extra: dict[str, Any] = {"how": how}
         if interval:
             extra.update(date_start=interval.start.isoformat(), date_end=interval.end.isoformat(),
