@@ -23,6 +23,7 @@ from .annotation_schema import KINDS, annotation_json_schema
 from .characters import codepoint_difference, skeleton, unsafe_text
 from .errors import MISSING, Location, Problems, did_you_mean
 from .read import Article, Document, annotation_files, field_path, load_yaml, read_article
+from .scaffold import refuse_stubs
 from .schema import Schema, Table
 
 _LOCAL_ID = re.compile(r"e[0-9]{2,4}")
@@ -218,7 +219,8 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
     article = read_article(root, source_id, problems)
     corpus_texts.append(article.text if article else None)  # checked for aliases even if the annotation is broken
     doc = load_yaml(path, rel, problems)
-    bad = _schema_problems(doc, validator, problems) if doc else {()}
+    stubs = refuse_stubs(doc, problems) if doc else set()
+    bad = _schema_problems(doc, validator, problems) | stubs if doc else {()}
     if () in bad:
         out.skipped_sources.add(source_id)
         return

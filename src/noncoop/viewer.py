@@ -410,6 +410,11 @@ body.article{height:100vh;display:flex;flex-direction:column;overflow:hidden}
 #detail .note{font-size:12.5px;color:#475467;margin:1px 0 4px}
 #detail .here{margin:0 0 10px;font-size:12.5px;color:var(--muted)}
 #detail .here .jump.current{color:var(--ink);font-weight:600;text-decoration:none}
+#detail .pick{margin:0 0 12px}
+#detail .pick-head{display:flex;justify-content:space-between;align-items:center;font-size:12.5px;color:var(--muted)}
+#detail pre.yaml{margin:2px 0 0;padding:6px 8px;background:var(--bg);border:1px solid var(--line);border-radius:3px;
+  white-space:pre-wrap;overflow-wrap:anywhere;font-size:12.5px}
+#detail .copy{font:inherit;font-size:12px;padding:1px 8px;cursor:pointer}
 body.index main{max-width:1320px;margin:0 auto;padding:8px 20px 40px}
 body.index h2{font-size:16px;margin:18px 0 6px}
 table.articles{border-collapse:collapse;width:100%}
@@ -554,6 +559,7 @@ function show(id, here) {
   }
   detail.replaceChildren(...parts, dl);
   detail.dataset.id = id;
+  delete detail.dataset.pick;
   detail.scrollTop = 0;
 }
 
@@ -570,9 +576,73 @@ function select(id, scroll, here) {
   try { history.replaceState(null, "", "#" + id); } catch (e) { /* some file:// setups refuse */ }
 }
 
+// Span picking: select words in the text and the panel offers them as ready YAML.
+function picked() {  // the selected words in the text: [words, start] in UTF-16 units, trimmed
+  const sel = window.getSelection();
+  if (!sel.rangeCount || sel.isCollapsed) return null;
+  const range = sel.getRangeAt(0);
+  if (!text.contains(range.startContainer) || !text.contains(range.endContainer)) return null;
+  const before = document.createRange();
+  before.setStart(text, 0);
+  before.setEnd(range.startContainer, range.startOffset);
+  const all = text.textContent, raw = range.toString();
+  const start = before.toString().length + (raw.length - raw.trimStart().length), words = raw.trim();
+  return words ? [words, start, all] : null;
+}
+function occurrences(all, words, start) {  // how often the words occur (overlapping, as the build counts), which one
+  let n = 0, nth = 0;
+  for (let i = all.indexOf(words); i >= 0; i = all.indexOf(words, i + 1)) {
+    n += 1;
+    if (i === start) nth = n;
+  }
+  return [n, nth];
+}
+const yamlText = v => JSON.stringify(v);  // a double-quoted YAML scalar: every character as in the text
+function copyButton(source) {
+  const b = el("button", "copy", "Copy");
+  b.type = "button";
+  b.addEventListener("click", () => {
+    const done = ok => { b.textContent = ok ? "Copied" : "Select and press Ctrl+C"; };
+    const fallback = () => {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      let ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.textContent).then(() => done(true), fallback);
+    } else fallback();
+  });
+  return b;
+}
+function offerPick() {
+  const p = picked();
+  if (!p) return;
+  const [words, start, all] = p, [n, nth] = occurrences(all, words, start);
+  const extra = n > 1 ? "\noccurrence: " + nth : "";
+  const blocks = [["As an event's evidence", "evidence: " + yamlText(words) + extra],
+                  ["As a quote's text (without the quotation marks)", "text: " + yamlText(words) + extra]];
+  const parts = [el("h2", null, "Selected words"),
+    el("p", "here", n > 1 ? "They occur " + n + " times; this is occurrence " + nth +
+      " (selecting a few more words that occur once is sturdier)." : "They occur once.")];
+  for (const [label, yaml] of blocks) {
+    const pre = el("pre", "yaml", yaml);
+    parts.push(el("div", "pick", el("div", "pick-head", el("span", null, label), copyButton(pre)), pre));
+  }
+  detail.replaceChildren(...parts);
+  detail.dataset.id = "";
+  detail.dataset.pick = words;
+}
+text.addEventListener("mouseup", () => setTimeout(offerPick, 0));
+text.addEventListener("keyup", e => { if (e.shiftKey) offerPick(); });
+
 text.addEventListener("click", e => {
   const mark = e.target.closest("mark");
-  if (!mark) return;
+  if (!mark || !window.getSelection().isCollapsed) return;
   const ids = mark.dataset.ids.split(" ");
   const next = ids.includes(current) ? ids[(ids.indexOf(current) + 1) % ids.length] : ids[0];
   select(next, false, ids);
@@ -612,7 +682,8 @@ ARTICLE = Template("""<!DOCTYPE html>
 <nav id="list" aria-label="Events and quotes">$side</nav>
 <div id="text" lang="en">$text</div>
 <aside id="detail" aria-live="polite"><p class="hint">Click a marked span in the text, or an entry in
-the list, to see its coding here. Where spans overlap, clicking again cycles through them.</p></aside>
+the list, to see its coding here. Where spans overlap, clicking again cycles through them.
+Select words in the text to get them as ready YAML (<code>evidence:</code> or a quote's <code>text:</code>).</p></aside>
 </div>
 <script type="application/json" id="viewer-data">$data</script>
 <script>$js</script>
