@@ -29,10 +29,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from noncoop import load  # noqa: E402
 
-EVENT_KEYS = ["event_type", "event_mode", "sharp_method", "acled_event_type", "acled_sub_event_type", "violent",
-              "status", "date_start", "date_end", "date_precision", "date_basis", "time_expression",
-              "external_date_start", "external_date_end", "external_date_source", "location_precision",
-              "killed", "injured"]
+EVENT_KEYS = ["granularity", "event_type", "event_mode", "sharp_method", "acled_event_type", "acled_sub_event_type",
+              "violent", "status", "date_start", "date_end", "date_precision", "date_basis", "time_expression",
+              "report_date_start", "report_date_end", "report_date_precision", "report_date_basis",
+              "report_time_expression", "external_date_start", "external_date_end", "external_date_source",
+              "location_precision", "killed", "injured"]
 
 
 def _q(value) -> str:
@@ -70,7 +71,7 @@ def generate(root: Path, n: int, seed: int = 7) -> dict[str, int]:
     rng = random.Random(seed)
     combos = _templates()
     # every time expression the sampled events carry must occur in each synthetic text
-    time_words = sorted({c["time_expression"] for c in combos if "time_expression" in c})
+    time_words = sorted({c[key] for c in combos for key in ("time_expression", "report_time_expression") if key in c})
     (root / "articles").mkdir(parents=True)
     (root / "annotations").mkdir()
     n_actors, n_places = 40 + n // 5, 20 + n // 20

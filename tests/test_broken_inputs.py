@@ -195,12 +195,12 @@ def inverted_interval(root):
 
 
 def precision_misfit(root):
-    text, at, _ = replace(root, A0, r"^    date_precision: (?P<v>month)$", "day")
+    text, at, _ = replace(root, A0, r"^    date_precision: (?P<v>year)$", "day")
     start, end = item_span(text, at)
     first = dt.date.fromisoformat(find(text[start:end], r"^    date_start: (\S+)$").group(1))
     last = dt.date.fromisoformat(find(text[start:end], r"^    date_end: (\S+)$").group(1))
     return [where(A0, text, at, ".date_precision") + ": got 'day'; expected The interval's length fits",
-            f"{first}..{last} spans {(last - first).days + 1} day(s): use month"]
+            f"{first}..{last} spans {(last - first).days + 1} day(s): use year"]
 
 
 def evidence_not_in_text(root):
@@ -494,15 +494,16 @@ def several_faults_in_one_item(root):
     text = read(root, A0)
     start = text.index("  - id: e01\n")
     end = text.index("  - id: e02\n")
+    place = re.search(r"^    place_id: (\S+)$", text[start:end], re.M).group(1) + "n"
     item = (text[start:end].replace("status: ongoing", "status: ongoingg")
             .replace("actors: [ua-government]", "actors: [ua-governmentt]")
-            .replace("Kyiv stepped up efforts", "Kyiv stepped up effort").replace("place_id: kherson", "place_id: khersonn"))
+            .replace("Kyiv stepped up efforts", "Kyiv stepped up effort").replace(f"place_id: {place[:-1]}\n", f"place_id: {place}\n"))
     text = text[:start] + item + text[end:]
     write(root, A0, text)
     return [where(A0, text, text.index("Kyiv stepped up effort", start), ".evidence") + ": got 'Kyiv stepped up effort",
             where(A0, text, text.index("ongoingg", start), ".status") + ": got 'ongoingg'",
             where(A0, text, text.index("ua-governmentt", start), ".actors[0]") + ": got 'ua-governmentt'",
-            where(A0, text, text.index("khersonn", start), ".place_id") + ": got 'khersonn'"]
+            where(A0, text, text.index(place, start), ".place_id") + f": got '{place}'"]
 
 
 def alias_hint_names_its_article(root):

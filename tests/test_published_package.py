@@ -49,7 +49,7 @@ def test_frictionless_validates_every_parquet_twin_against_its_table_schema(tmp_
 
 
 def test_every_file_matches_its_descriptor_checksum():
-    # frictionless never checks Parquet hashes (reference/engineering-anchors.md §0.2): we do.
+    # frictionless never checks Parquet hashes (docs/sources.md, "Tool facts"): we do.
     for resource in DESCRIPTOR["resources"]:
         data = (ROOT / resource["path"]).read_bytes()
         assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest(), resource["path"]

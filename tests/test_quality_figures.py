@@ -45,3 +45,28 @@ def test_every_disagreement_is_adjudicated_on_the_page():
 def test_reported_date_conflict_count_matches_the_data():
     conflicts = int(load("events").date_conflict.sum())
     assert f"`date_conflict` is true\n  for {conflicts} events" in PAGE
+
+
+def test_reported_figures_after_the_review_match_a_recomputation():
+    result = compare(ROOT, ROOT / "agreement/annotator_b")
+    events, kappa = result["events"], result["kappa"]
+    assert _row("events in the data / coded by B") == f"{events['a']} / {events['b']}"
+    assert _row("event span F1 after review, overlap match") == str(events["f1"])
+    assert _row("event span F1 after review, exact offsets") == str(events["exact"]["f1"])
+    for field, label in (("status", "status"), ("event_mode", "PLOVER mode"), ("date_precision", "date precision")):
+        assert _row(f"Cohen's kappa after review, {label}") == str(kappa[field])
+
+
+def test_reported_incident_counts_match_the_data():
+    events = load("events")
+    acts = events[events.granularity == "act"]
+    assert (f"{len(events)} rows report {events.incident_id.nunique()} incidents; {len(acts)} rows are `act`, "
+            f"and they report {acts.incident_id.nunique()} distinct acts") in PAGE
+
+
+def test_every_review_finding_has_a_decision():
+    table = PAGE.split("## Outside expert review")[1].split("\n## ")[0]
+    decided = re.findall(r"^\| (R\d+[a-e]?|J\d+|D\d|V\d|S\d) \| .+? \| \*\*.+?\*\*.* \| .+ \|$", table, re.M)
+    expected = {f"R{i}" for i in range(1, 9)} | {f"R9{x}" for x in "abcde"} | {f"J{i}" for i in range(1, 15)} \
+        | {"D1", "D2", "V1", "V2", "S1"}
+    assert set(decided) == expected

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from noncoop import load
 from noncoop.viewer import render_viewer
@@ -314,3 +315,74 @@ def test_large_corpus_index_draws_each_article_as_the_union_of_its_event_interva
                 assert any(a <= s and e <= b for a, b in merged), (sid, s, e)
             for a, b in merged:  # and every bar starts and ends where some event does
                 assert a in {s for s, _ in clipped} and b in {e for _, e in clipped}, (sid, a, b)
+
+
+_SELECT = """
+const [start, end] = [arguments[0], arguments[1]], root = document.getElementById('text');
+const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+const range = document.createRange();
+let seen = 0, node;
+while ((node = walker.nextNode())) {
+  const next = seen + node.length;
+  if (start >= seen && start <= next && !range.__started) { range.setStart(node, start - seen); range.__started = true; }
+  if (end >= seen && end <= next) { range.setEnd(node, end - seen); break; }
+  seen = next;
+}
+const sel = window.getSelection();
+sel.removeAllRanges();
+sel.addRange(range);
+root.dispatchEvent(new MouseEvent('mouseup', {bubbles: true}));
+"""
+
+
+def _utf16(text: str, offset: int) -> int:
+    return len(text[:offset].encode("utf-16-le")) // 2
+
+
+def _pick(browser, text: str, start: int, end: int) -> list[dict]:
+    """Select text[start:end] in the page as a reader would, and return the YAML the panel offers."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_script(_SELECT, _utf16(text, start), _utf16(text, end))
+    detail = browser.find_element(By.ID, "detail")
+    WebDriverWait(browser, 5).until(lambda b: detail.get_attribute("data-pick"))
+    return [yaml.safe_load(pre.get_attribute("textContent")) for pre in detail.find_elements(By.CSS_SELECTOR, "pre.yaml")]
+
+
+def _nth(text: str, words: str, n: int) -> int:
+    """Where the build looks for occurrence n of the words (overlapping appearances count)."""
+    i = -1
+    for _ in range(n):
+        i = text.find(words, i + 1)
+    return i
+
+
+def test_selected_words_are_offered_as_ready_yaml_in_chromium(browser, shoot, site, texts):
+    """Span picking: the panel's YAML, read back as the build reads it, names exactly the selected
+    span, with its typographic characters, and an occurrence number only when the words repeat."""
+    from selenium.webdriver.common.by import By
+
+    sid, text = sorted(texts.items())[0]
+    browser.get((site / f"{sid}.html").as_uri())
+    typographic = next(m for m in re.finditer(r"\S+ “[^”]+” \S+", text) if text.count(m.group(0)) == 1)
+    repeated = [m.start() for m in re.finditer("Kherson", text)]
+    cases = [(typographic.start(), typographic.end(), None),
+             (typographic.start() - 1, typographic.end() + 1, None),  # surrounding spaces are trimmed
+             (repeated[2], repeated[2] + len("Kherson"), 3)]
+    for start, end, occurrence in cases:
+        evidence, quote = _pick(browser, text, start, end)
+        words = text[start:end].strip()
+        assert evidence == {"evidence": words, **({"occurrence": occurrence} if occurrence else {})}
+        assert quote == {"text": words, **({"occurrence": occurrence} if occurrence else {})}
+        assert _nth(text, words, occurrence or 1) == start + (len(text[start:end]) - len(text[start:end].lstrip()))
+    shoot("4_span_picked.png")
+    button = browser.find_element(By.CSS_SELECTOR, "#detail .pick button.copy")
+    button.click()
+    assert button.text in ("Copied", "Select and press Ctrl+C")
+    # a plain click on a mark still selects its row
+    browser.execute_script("window.getSelection().removeAllRanges()")
+    mark = browser.find_element(By.CSS_SELECTOR, "#text mark")
+    mark.click()
+    assert browser.find_element(By.ID, "detail").get_attribute("data-id") in mark.get_attribute("data-ids").split()
+    assert not _errors(browser)

@@ -15,6 +15,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ CODED = ("event_type", "status", "violent", "event_mode", "sharp_method", "date_
 
 
 def _spans(root: Path, table: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Spans of one annotation tree; a tree without articles/ is read against the project's."""
+    """Spans of one annotation tree; a tree without articles/ is read against the project's.
+    Frozen trees were coded under an earlier schema, so no column is required when reading them."""
     schema = load_schema()
+    schema = replace(schema, tables={n: replace(t, required=frozenset()) for n, t in schema.tables.items()})
     with tempfile.TemporaryDirectory() as scratch:
         if not (root / "articles").is_dir():
             shutil.copytree(root / "annotations", Path(scratch) / "annotations")

@@ -26,7 +26,9 @@ from .excel import render_excel, workbook_path
 from .package import descriptor_bytes, digest
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
+from .scaffold import new_article
 from .schema import PROJECT, Schema, load_schema
+from .show import reference_notes, show
 from .stata import dta_path, render_stata
 from .tables import build_frames
 from .validate import validate_package, validate_tables
@@ -61,8 +63,9 @@ def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterato
     yield CODEBOOK, codebook(schema).encode("utf-8")
     yield CITATION, citation_cff(schema).encode("utf-8")
     yield ZENODO, zenodo_json(schema).encode("utf-8")
+    registry = {t: list(zip(frames[t][f"{t[:-1]}_id"], frames[t]["name"])) for t in ("actors", "places")}
     for kind in KINDS:
-        text = json.dumps(annotation_json_schema(schema, kind), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(annotation_json_schema(schema, kind, registry), indent=2, ensure_ascii=False) + "\n"
         yield json_schema_path(kind), text.encode("utf-8")
 
 
@@ -170,10 +173,13 @@ def build(root: Path, schema: Schema | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["diff"]:
-        from . import diff
-        return diff.main(argv[1:])
-    parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
+    at = _subcommand_at(argv)
+    if at is not None:
+        return _subcommand(argv[at], argv[:at] + argv[at + 1:])
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
+                                     epilog="subcommands: `build.py new TEXT [--published DATE]` scaffolds an article; "
+                                            "`build.py show ID` shows any row in context; `build.py diff [REF]` compares the built "
+                                            "tables with a git ref")
     parser.add_argument("--check", action="store_true",
                         help="validate everything and compare the published outputs with what the inputs produce; "
                              "write nothing")
@@ -193,6 +199,53 @@ def main(argv: list[str] | None = None) -> int:
         return _stop(root, args.check, "interrupted (Ctrl-C)", 130)
     except (OSError, Refused, LockTimeout) as exc:
         return _stop(root, args.check, describe(exc, root), 1)
+
+
+SUBCOMMANDS = ("new", "show", "diff")
+
+
+def _subcommand_at(argv: list[str]) -> int | None:
+    """Where a subcommand stands in `argv` (first, or after `--root DIR`), or None."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("--root"):
+        i += 1 if "=" in argv[i] else 2
+    return i if i < len(argv) and argv[i] in SUBCOMMANDS else None
+
+
+def _subcommand(command: str, argv: list[str]) -> int:
+    """`new TEXT [--published DATE]` and `show ID`: the contributor's workbench (scaffold.py, show.py);
+    `diff [REF]`: the maintainer's data diff (diff.py)."""
+    if command == "diff":
+        from . import diff
+        return diff.main(argv)
+    parser = argparse.ArgumentParser(prog=f"build.py {command}")
+    parser.add_argument("--root", type=Path, default=PROJECT, help="the project folder (default: this project)")
+    if command == "new":
+        parser.description = ("Copy TEXT unchanged to articles/<source_id>.txt and write annotations/<source_id>.yaml: "
+                              "the source block and stubs (quotes, registry actors and places, new names, time "
+                              "expressions) that the check refuses until an annotator completes or deletes them.")
+        parser.add_argument("text", type=Path, help="the article's text file (UTF-8), copied unchanged")
+        parser.add_argument("--published", metavar="YYYY-MM-DD[..YYYY-MM-DD]",
+                            help="the publication date or interval (time expressions are resolved against it)")
+    else:
+        parser.description = "Print an event, quote, actor, place or source: its row, span in context, links and referrers."
+        parser.add_argument("id", help="an event, quote, actor, place or source ID")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    try:
+        if command == "new":
+            for path in new_article(root, args.text, args.published):
+                print(_relative(path, root))
+            return 0
+        text, found = show(root, args.id)
+        print(text, file=sys.stdout if found else sys.stderr)
+        return 0 if found else 1
+    except ValueError as exc:
+        _say(str(exc))
+        return 2
+    except OSError as exc:
+        _say(describe(exc, root))
+        return 1
 
 
 def _say(text: str) -> None:
@@ -236,6 +289,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     if not args.check:
         print(f"built {len(written)} changed file(s): {counts}")
         return 0
+    for note in reference_notes(root, frames) if published else []:
+        print(note)
     if differ:
         print(_stale_report(root, differ), file=sys.stderr)
         return 1

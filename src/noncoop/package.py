@@ -5,7 +5,7 @@ declares both the v2 `type: table` and the v1 `profile: tabular-data-resource`, 
 of either version (frictionless-py, R's frictionless) read it. Its Parquet twin, the same rows
 typed, is described inside it under `parquet` (path, bytes, sha256): v2 has no "same table, other
 format", and a second resource would be read as CSV by generic readers. frictionless-py never
-checks Parquet hashes (reference/engineering-anchors.md §0.2), so the project's tests do.
+checks Parquet hashes (see docs/sources.md, "Tool facts"), so the project's tests do.
 Coded fields carry v2 `categories` (code and definition) and, for frictionless-py and R, which
 ignore categories, the same codes as `constraints.enum`; ordinal codes are `categoriesOrdered`.
 """

@@ -23,6 +23,7 @@ from .annotation_schema import KINDS, annotation_json_schema
 from .characters import codepoint_difference, skeleton, unsafe_text
 from .errors import MISSING, Location, Problems, did_you_mean
 from .read import Article, Document, annotation_files, field_path, load_yaml, read_article
+from .scaffold import refuse_stubs
 from .schema import Schema, Table
 
 _LOCAL_ID = re.compile(r"e[0-9]{2,4}")
@@ -49,7 +50,7 @@ class Origin:
         return self.doc.at(self.path + self.cells.get(column, (column,)))
 
 
-_EVENT_CELLS = {"event_id": ("id",), "source_id": (), "char_start": ("evidence",), "char_end": ("evidence",),
+_EVENT_CELLS = {"event_id": ("id",), "incident_id": ("id",), "source_id": (), "char_start": ("evidence",), "char_end": ("evidence",),
                 "date_conflict": ("external_date_start",)}
 _QUOTE_CELLS = {"quote_id": ("id",), "source_id": (), "char_start": ("text",), "char_end": ("text",)}
 _SOURCE_CELLS = {"source_id": (), "path": (), "char_count": ()}
@@ -135,10 +136,35 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
                                  "a surface form that occurs verbatim in an article", occurs.nearest(kind, key, alias))
                 out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias}, alias_origin)
         doc.data = None
+    out.columns["events"]["incident_id"] = incident_ids(out.columns["events"]["event_id"],
+                                                        out.columns["event_links"])
     sharp = Origin(None, file="schemas/sharp_198_methods.csv")
     for method in schema.sharp_methods:
         out.add("sharp_methods", dict(method), sharp)
     return out, problems
+
+
+def incident_ids(event_ids: list[str], links: dict[str, list]) -> list[str]:
+    """The incident of each event: events joined by `same_as` links (in either direction, through
+    any chain) share one, named after its first-coded report (lowest source, then event number)."""
+    def order(event_id: str) -> tuple[str, int]:
+        source, number = event_id.rsplit("-e", 1)
+        return source, int(number)
+
+    first = {e: e for e in event_ids}
+
+    def root(e: str) -> str:
+        while first[e] != e:
+            first[e] = e = first[first[e]]
+        return e
+
+    for a, b, kind in zip(links["event_id"], links["linked_event_id"], links["link_type"]):
+        if kind == "same_as" and a in first and b in first:
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                keep, drop = sorted((ra, rb), key=order)
+                first[drop] = keep
+    return [root(e).rsplit("-e", 1)[0] + "-i" + root(e).rsplit("-e", 1)[1] for e in event_ids]
 
 
 class _alias_finder:
@@ -193,7 +219,8 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
     article = read_article(root, source_id, problems)
     corpus_texts.append(article.text if article else None)  # checked for aliases even if the annotation is broken
     doc = load_yaml(path, rel, problems)
-    bad = _schema_problems(doc, validator, problems) if doc else {()}
+    stubs = refuse_stubs(doc, problems) if doc else set()
+    bad = _schema_problems(doc, validator, problems) | stubs if doc else {()}
     if () in bad:
         out.skipped_sources.add(source_id)
         return
@@ -248,14 +275,16 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
 
 def _event_extras(article: Article, doc: Document, path: tuple, item: dict, row: dict, origin: Origin,
                   out: Resolved, problems: Problems) -> None:
-    """Derived date_conflict, the verbatim time expression, actor roles and links."""
-    expression = row.get("time_expression")
-    if expression and expression not in article.text:
-        problems.add(origin.at("time_expression"), field_path(path + ("time_expression",)), expression,
-                     "the time expression exactly as written in the article", _nearest(article.text, expression))
+    """Derived date_conflict, the verbatim time expressions, actor roles and links."""
+    for key in ("time_expression", "report_time_expression"):
+        expression = row.get(key)
+        if expression and expression not in article.text:
+            problems.add(origin.at(key), field_path(path + (key,)), expression,
+                         "the time expression exactly as written in the article", _nearest(article.text, expression))
     start, end = row.get("external_date_start"), row.get("external_date_end")
-    row["date_conflict"] = bool(start and end and row["date_start"] and row["date_end"]
-                                and (end < row["date_start"] or start > row["date_end"]))
+    dated = "report_date" if row.get("report_date_start") else "date"  # what the text dates: the report, else the act
+    text_start, text_end = row.get(f"{dated}_start"), row.get(f"{dated}_end")
+    row["date_conflict"] = bool(start and end and text_start and text_end and (end < text_start or start > text_end))
     event_id = row["event_id"]
     for role, key in (("actor", "actors"), ("recipient", "recipients")):
         for j, actor in enumerate(item.get(key) or []):

@@ -61,16 +61,20 @@ def _date_order(df, schema):
 @rule("precision_fits_interval")
 def _precision_fits(df, schema):
     start, end, precision = _interval(df)
+    return {precision.name: _fits(start, end, precision)}
+
+
+def _fits(start: pd.Series, end: pd.Series, precision: pd.Series) -> pd.Series:
     days = (end - start).dt.days
     same_month = (start.dt.year == end.dt.year) & (start.dt.month == end.dt.month)
-    fits = pd.Series(True, index=df.index)
+    fits = pd.Series(True, index=start.index)
     fits[precision == "day"] = days == 0
     fits[precision == "days"] = days.between(1, 5)
     fits[precision == "week"] = days.between(0, 6)
     fits[precision == "month"] = same_month & (days >= 0)
     fits[precision == "year"] = (start.dt.year == end.dt.year) & (days >= 0)
     fits[precision == "range"] = days >= 0
-    return {precision.name: fits.fillna(True).astype(bool)}
+    return fits.fillna(True).astype(bool)
 
 
 @rule("basis_pairs")
@@ -103,6 +107,21 @@ def _span_order(df, schema):
 @rule("external_date_complete")
 def _external_complete(df, schema):
     return _same_presence(df.external_date_start, df.external_date_end, df.external_date_source)
+
+
+@rule("report_date_complete")
+def _report_complete(df, schema):
+    report = _same_presence(df.report_date_start, df.report_date_end, df.report_date_precision, df.report_date_basis)
+    needed = (df.date_basis != "report_date").fillna(True) | df.report_date_start.notna()
+    return {"report_date_start": (report & needed).astype(bool),
+            "report_date_basis": (df.report_date_basis != "report_date").fillna(True).astype(bool)}
+
+
+@rule("report_bounds_act")
+def _report_bounds_act(df, schema):
+    return {"report_date_end": (_le(df.report_date_start, df.report_date_end)
+                                & _fits(df.report_date_start, df.report_date_end, df.report_date_precision)),
+            "date_end": _le(df.date_end, df.report_date_end)}
 
 
 @rule("mode_fits_type")

@@ -327,7 +327,8 @@ def _timeline_label(r: dict) -> str:
 
 
 def _timeline_bars(r: dict) -> str:
-    """The bar of an event's interval (clipped to the axis and flagged), and its outside-evidence interval."""
+    """The bar of the act's interval (clipped to the axis and flagged), the interval of its report
+    where the text dates the report apart from the act, and the outside-evidence interval."""
     start, end = r["date_start"], r["date_end"]
     tip = f'{r["event_id"]}: {_interval(start, end)} ({r["date_precision"]}, {r["date_basis"]})'
     if end < AXIS[0] or start > AXIS[1]:
@@ -337,6 +338,11 @@ def _timeline_bars(r: dict) -> str:
     classes = ["bar", "long" if r["date_precision"] in LONG_PRECISIONS else "short"]
     classes += ["clip-start"] * (start < AXIS[0]) + ["clip-end"] * (end > AXIS[1])
     out = f'<span class="{" ".join(classes)}" style="{_span_style(start, end)}" title="{_esc(tip)}"></span>'
+    if r["report_date_start"]:
+        report = (f'report: {_interval(r["report_date_start"], r["report_date_end"])} '
+                  f'({r["report_date_precision"]}, “{r["report_time_expression"] or ""}”)')
+        out += (f'<span class="rep" title="{_esc(report)}" '
+                f'style="{_span_style(r["report_date_start"], r["report_date_end"])}"></span>')
     if r["external_date_start"]:
         ext = f'outside evidence: {_interval(r["external_date_start"], r["external_date_end"])}'
         ext += " (conflicts with the text)" if r["date_conflict"] else ""
@@ -404,6 +410,11 @@ body.article{height:100vh;display:flex;flex-direction:column;overflow:hidden}
 #detail .note{font-size:12.5px;color:#475467;margin:1px 0 4px}
 #detail .here{margin:0 0 10px;font-size:12.5px;color:var(--muted)}
 #detail .here .jump.current{color:var(--ink);font-weight:600;text-decoration:none}
+#detail .pick{margin:0 0 12px}
+#detail .pick-head{display:flex;justify-content:space-between;align-items:center;font-size:12.5px;color:var(--muted)}
+#detail pre.yaml{margin:2px 0 0;padding:6px 8px;background:var(--bg);border:1px solid var(--line);border-radius:3px;
+  white-space:pre-wrap;overflow-wrap:anywhere;font-size:12.5px}
+#detail .copy{font:inherit;font-size:12px;padding:1px 8px;cursor:pointer}
 body.index main{max-width:1320px;margin:0 auto;padding:8px 20px 40px}
 body.index h2{font-size:16px;margin:18px 0 6px}
 table.articles{border-collapse:collapse;width:100%}
@@ -429,11 +440,13 @@ table.articles .num{text-align:right;font-variant-numeric:tabular-nums}
 .bar.clip-start{border-left:3px solid #b42318;border-radius:0 2px 2px 0}
 .bar.clip-end{border-right:3px solid #b42318;border-radius:2px 0 0 2px}
 .ext{position:absolute;top:14px;height:4px;min-width:6px;background:#7a5af8}
+.rep,.sw-rep{position:absolute;top:1px;height:14px;min-width:4px;border:2px solid #1f2328;border-radius:2px}
 .ext.conflict{background:#b42318}
 .off{position:absolute;top:1px;font-size:11px;color:#b42318;white-space:nowrap}
 .off.before{left:2px}.off.after{right:2px}
 .tl-legend{font-size:12.5px;color:var(--muted);display:flex;flex-wrap:wrap;gap:4px 18px;margin:4px 0 6px}
 .tl-legend .sw{height:10px}
+.tl-legend .sw-rep{position:static;display:inline-block;width:14px;height:12px;vertical-align:-1px}
 .sw-short{background:#c27c00}
 .sw-clip{background:#c27c00;border-left:3px solid #b42318}.sw-pub{background:rgba(29,95,214,.12)}
 .tl-legend .sw-ext,.tl-legend .sw-conflict{height:4px;vertical-align:2px;background:#7a5af8}
@@ -489,10 +502,14 @@ function eventFields(r, ref) {
     ["Claimed by", "claimed_by", ref.claimed_by || el("span", "none", "— (the article's own voice)")],
     ["Actors", null, names(ref.actor)],
     ["Recipients", null, names(ref.recipient)],
-    ["Date", "date_start", el("span", "date", interval(r.date_start, r.date_end))],
+    ["Date of the act", "date_start", el("span", "date", interval(r.date_start, r.date_end))],
     ["Precision", "date_precision",
       [code("date_precision", r.date_precision), " · basis ", code("date_basis", r.date_basis)]],
     ["Time expr.", "time_expression", r.time_expression ? "“" + r.time_expression + "”" : none()],
+    ["Report date", "report_date_start", r.report_date_start === null ? none()
+      : [el("span", "date", interval(r.report_date_start, r.report_date_end)), " · ",
+         code("date_precision", r.report_date_precision), " · basis ", code("date_basis", r.report_date_basis),
+         r.report_time_expression ? " · “" + r.report_time_expression + "”" : ""]],
     ["External date", "external_date_start", r.external_date_start === null ? none()
       : [interval(r.external_date_start, r.external_date_end), el("div", "muted", r.external_date_source)]],
     ["Date conflict", "date_conflict",
@@ -542,6 +559,7 @@ function show(id, here) {
   }
   detail.replaceChildren(...parts, dl);
   detail.dataset.id = id;
+  delete detail.dataset.pick;
   detail.scrollTop = 0;
 }
 
@@ -558,9 +576,73 @@ function select(id, scroll, here) {
   try { history.replaceState(null, "", "#" + id); } catch (e) { /* some file:// setups refuse */ }
 }
 
+// Span picking: select words in the text and the panel offers them as ready YAML.
+function picked() {  // the selected words in the text: [words, start] in UTF-16 units, trimmed
+  const sel = window.getSelection();
+  if (!sel.rangeCount || sel.isCollapsed) return null;
+  const range = sel.getRangeAt(0);
+  if (!text.contains(range.startContainer) || !text.contains(range.endContainer)) return null;
+  const before = document.createRange();
+  before.setStart(text, 0);
+  before.setEnd(range.startContainer, range.startOffset);
+  const all = text.textContent, raw = range.toString();
+  const start = before.toString().length + (raw.length - raw.trimStart().length), words = raw.trim();
+  return words ? [words, start, all] : null;
+}
+function occurrences(all, words, start) {  // how often the words occur (overlapping, as the build counts), which one
+  let n = 0, nth = 0;
+  for (let i = all.indexOf(words); i >= 0; i = all.indexOf(words, i + 1)) {
+    n += 1;
+    if (i === start) nth = n;
+  }
+  return [n, nth];
+}
+const yamlText = v => JSON.stringify(v);  // a double-quoted YAML scalar: every character as in the text
+function copyButton(source) {
+  const b = el("button", "copy", "Copy");
+  b.type = "button";
+  b.addEventListener("click", () => {
+    const done = ok => { b.textContent = ok ? "Copied" : "Select and press Ctrl+C"; };
+    const fallback = () => {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      let ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.textContent).then(() => done(true), fallback);
+    } else fallback();
+  });
+  return b;
+}
+function offerPick() {
+  const p = picked();
+  if (!p) return;
+  const [words, start, all] = p, [n, nth] = occurrences(all, words, start);
+  const extra = n > 1 ? "\noccurrence: " + nth : "";
+  const blocks = [["As an event's evidence", "evidence: " + yamlText(words) + extra],
+                  ["As a quote's text (without the quotation marks)", "text: " + yamlText(words) + extra]];
+  const parts = [el("h2", null, "Selected words"),
+    el("p", "here", n > 1 ? "They occur " + n + " times; this is occurrence " + nth +
+      " (selecting a few more words that occur once is sturdier)." : "They occur once.")];
+  for (const [label, yaml] of blocks) {
+    const pre = el("pre", "yaml", yaml);
+    parts.push(el("div", "pick", el("div", "pick-head", el("span", null, label), copyButton(pre)), pre));
+  }
+  detail.replaceChildren(...parts);
+  detail.dataset.id = "";
+  detail.dataset.pick = words;
+}
+text.addEventListener("mouseup", () => setTimeout(offerPick, 0));
+text.addEventListener("keyup", e => { if (e.shiftKey) offerPick(); });
+
 text.addEventListener("click", e => {
   const mark = e.target.closest("mark");
-  if (!mark) return;
+  if (!mark || !window.getSelection().isCollapsed) return;
   const ids = mark.dataset.ids.split(" ");
   const next = ids.includes(current) ? ids[(ids.indexOf(current) + 1) % ids.length] : ids[0];
   select(next, false, ids);
@@ -600,7 +682,8 @@ ARTICLE = Template("""<!DOCTYPE html>
 <nav id="list" aria-label="Events and quotes">$side</nav>
 <div id="text" lang="en">$text</div>
 <aside id="detail" aria-live="polite"><p class="hint">Click a marked span in the text, or an entry in
-the list, to see its coding here. Where spans overlap, clicking again cycles through them.</p></aside>
+the list, to see its coding here. Where spans overlap, clicking again cycles through them.
+Select words in the text to get them as ready YAML (<code>evidence:</code> or a quote's <code>text:</code>).</p></aside>
 </div>
 <script type="application/json" id="viewer-data">$data</script>
 <script>$js</script>
@@ -630,6 +713,7 @@ INDEX = Template("""<!DOCTYPE html>
 <div class="tl-legend">
 <span><span class="sw sw-short"></span>interval of a month or less</span>
 <span><span class="sw sw-long"></span>range or year</span>
+<span><span class="sw-rep"></span>date of the report, where the text dates only the report (the bar is the act's own interval)</span>
 <span><span class="sw sw-clip"></span>clipped at the axis</span>
 <span><span class="warn">◂ date</span> interval entirely off the axis</span>
 <span><span class="sw sw-pub"></span>article's publication interval</span>

@@ -1,0 +1,136 @@
+"""`python build.py show ID`: any event, quote, actor, place or source with its row, its span in
+context, its links and every row that refers to it, read from the annotations as they are now
+(an article not yet published included; items with errors are left out, as the check says)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import did_you_mean
+from .resolve import resolve
+from .schema import Schema, load_schema
+from .tables import build_frames
+
+_KEYS = {"events": "event_id", "quotes": "quote_id", "actors": "actor_id", "places": "place_id",
+         "sources": "source_id"}
+
+
+def summary(frames: dict[str, pd.DataFrame], kind: str, key: str) -> str:
+    """One line naming the row `key` of table `kind`: an event's summary, a quote's words, an
+    actor's or place's name; '(no such row)' when there is none."""
+    df = frames[kind]
+    rows = df[df[_KEYS[kind]] == key]
+    if rows.empty:
+        return "(no such row)"
+    row = rows.iloc[0]
+    if kind == "events":
+        return str(row["summary"])
+    if kind == "quotes":
+        words = str(row["text"])
+        return f"“{words if len(words) <= 70 else words[:67] + '...'}”"
+    if kind == "sources":
+        return str(row["title"]) if pd.notna(row["title"]) else str(row["path"])
+    return str(row["name"])
+
+
+def _context(text: str, start: int, end: int, width: int = 100) -> str:
+    before, after = text[max(0, start - width):start], text[end:end + width]
+    return f"...{before}[[{text[start:end]}]]{after}...".replace("\n", " ⏎ ")
+
+
+def _row(df: pd.DataFrame) -> list[str]:
+    row = df.iloc[0]
+    return [f"  {column}: {row[column].date() if hasattr(row[column], 'date') else row[column]}"
+            for column in df.columns if pd.notna(row[column])]
+
+
+def _refs(label: str, frames: dict, kind: str, keys) -> list[str]:
+    keys = list(dict.fromkeys(k for k in keys if isinstance(k, str)))
+    if not keys:
+        return []
+    return [f"{label}:"] + [f"  {k}: {summary(frames, kind, k)}" for k in keys]
+
+
+def show(root: Path, key: str, schema: Schema | None = None) -> tuple[str, bool]:
+    """The text that `build.py show` prints, and whether `key` names a row."""
+    schema = schema or load_schema()
+    resolved, _problems = resolve(root, schema)
+    texts = {k: a.text for k, a in resolved.articles.items()}
+    frames = build_frames(schema, resolved)
+    kind = next((k for k, column in _KEYS.items() if (frames[k][column] == key).any()), None)
+    if kind is None:
+        known = [v for k, column in _KEYS.items() for v in frames[k][column].dropna()]
+        hint = did_you_mean(key, known)
+        return f"build.py show: no event, quote, actor, place or source has the ID {key!r}" + \
+            (f"; {hint}" if hint else ""), False
+    df = frames[kind][frames[kind][_KEYS[kind]] == key]
+    lines = [f"{kind[:-1]} {key}: {summary(frames, kind, key)}"] + _row(df)
+    row = df.iloc[0]
+    if kind in ("events", "quotes") and row["source_id"] in texts:
+        lines += ["in context:", "  " + _context(texts[row["source_id"]], int(row["char_start"]), int(row["char_end"]))]
+    ev, links, quotes, roles = frames["events"], frames["event_links"], frames["quotes"], frames["event_actors"]
+    if kind == "events":
+        lines += _refs("actors", frames, "actors", roles[roles["event_id"] == key]["actor_id"])
+        for _, link in links[links["event_id"] == key].iterrows():
+            lines.append(f"links to ({link['link_type']}) {link['linked_event_id']}: "
+                         f"{summary(frames, 'events', link['linked_event_id'])}")
+        for _, link in links[links["linked_event_id"] == key].iterrows():
+            lines.append(f"linked from ({link['link_type']}) {link['event_id']}: "
+                         f"{summary(frames, 'events', link['event_id'])}")
+        same = ev[(ev["incident_id"] == row["incident_id"]) & (ev["event_id"] != key)]["event_id"]
+        lines += _refs(f"other reports of incident {row['incident_id']}", frames, "events", same)
+        lines += _refs("quotes about it", frames, "quotes", quotes[quotes["event_id"] == key]["quote_id"])
+    elif kind == "quotes":
+        lines += _refs("speaker", frames, "actors", [row["speaker_id"]] if pd.notna(row["speaker_id"]) else [])
+        lines += _refs("about the event", frames, "events", [row["event_id"]] if pd.notna(row["event_id"]) else [])
+    elif kind == "actors":
+        aliases = frames["actor_aliases"]
+        lines.append("aliases: " + ", ".join(aliases[aliases["actor_id"] == key]["alias"]))
+        for role in ("actor", "recipient"):
+            ids = roles[(roles["actor_id"] == key) & (roles["role"] == role)]["event_id"]
+            lines += _refs(f"events where it is the {role}", frames, "events", ids)
+        lines += _refs("events it claims", frames, "events", ev[ev["claimed_by"] == key]["event_id"])
+        lines += _refs("quotes it speaks", frames, "quotes", quotes[quotes["speaker_id"] == key]["quote_id"])
+        lines += _refs("actors it is the parent of", frames, "actors",
+                       frames["actors"][frames["actors"]["parent_actor_id"] == key]["actor_id"])
+    elif kind == "places":
+        aliases = frames["place_aliases"]
+        lines.append("aliases: " + ", ".join(aliases[aliases["place_id"] == key]["alias"]))
+        lines += _refs("events there", frames, "events", ev[ev["place_id"] == key]["event_id"])
+        lines += _refs("places within it", frames, "places",
+                       frames["places"][frames["places"]["parent_place_id"] == key]["place_id"])
+    else:
+        lines += _refs("events", frames, "events", ev[ev["source_id"] == key]["event_id"])
+        lines += _refs("quotes", frames, "quotes", quotes[quotes["source_id"] == key]["quote_id"])
+    return "\n".join(lines), True
+
+
+def reference_notes(root: Path, frames: dict[str, pd.DataFrame]) -> list[str]:
+    """A note for every event reference (a link, a quote's `event_id`) that the published tables
+    under `root` do not hold yet, naming the target's summary: a wrong ID that happens to exist
+    is visible. Nothing when nothing is published."""
+    published = {name: root / "data" / f"{name}.csv" for name in ("event_links", "quotes")}
+    if not all(p.is_file() for p in published.values()):
+        return []
+    old_links = pd.read_csv(published["event_links"], dtype=str, keep_default_na=False)
+    old_quotes = pd.read_csv(published["quotes"], dtype=str, keep_default_na=False)
+    known_links = set(zip(old_links["event_id"], old_links["linked_event_id"], old_links["link_type"]))
+    known_quotes = set(zip(old_quotes["quote_id"], old_quotes["event_id"]))
+    notes = []
+    for row in frames["event_links"].itertuples():
+        if (row.event_id, row.linked_event_id, row.link_type) not in known_links:
+            own = summary(frames, "events", row.event_id)
+            notes.append(_note(root, row.event_id, f"{row.event_id} (“{own}”) {row.link_type} {row.linked_event_id}",
+                               row.linked_event_id, frames))
+    for row in frames["quotes"].itertuples():
+        if isinstance(row.event_id, str) and (row.quote_id, row.event_id) not in known_quotes:
+            notes.append(_note(root, row.quote_id, f"{row.quote_id} is about {row.event_id}", row.event_id, frames))
+    return notes
+
+
+def _note(root: Path, own_id: str, what: str, target: str, frames: dict) -> str:
+    source_id = own_id.rsplit("-", 1)[0]
+    rel = f"annotations/{source_id}.yaml"
+    return (f"note: {rel}: {what}: “{summary(frames, 'events', target)}”; is this the event meant? "
+            f"(`python build.py show {target}`)")
