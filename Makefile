@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: data check test validate release verify clean
+.PHONY: data check test validate check-release release verify clean
 
 $(STAMP): pyproject.toml constraints.txt VERSION
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ validate: $(STAMP)  ## the official Frictionless validator on the published pack
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .build-staging
 
-release: $(STAMP)  ## build afresh and write dist/<name>-<version>.zip: refused unless data/ is current (make data, commit)
+check-release: $(STAMP)  ## refuse a release that drops or reuses an ID, or whose VERSION/CHANGELOG lag its changes
+	$(BIN)/python build.py diff --check-release
+
+release: check-release  ## build afresh and write dist/<name>-<version>.zip: refused unless data/ is current (make data, commit)
 	$(BIN)/python -m noncoop.release build
 
 verify: $(STAMP)  ## verify a release: make verify RELEASE=dist/<name>-<version>.zip (or an unpacked folder)

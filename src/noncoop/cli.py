@@ -1,4 +1,5 @@
-"""`python build.py [--check] [--root DIR]`: validate the annotations and publish the package."""
+"""`python build.py [--check] [--root DIR]`: validate the annotations and publish the package;
+`python build.py diff [REF]`: compare the built tables with a git ref (see diff.py)."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import pyarrow as pa
 
 from .annotation_schema import KINDS, annotation_json_schema
 from .codebook import codebook, readme_with_tables
-from .errors import BuildError
+from .errors import BuildError, github_annotations
 from .package import descriptor_bytes, digest
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
@@ -165,12 +166,16 @@ def build(root: Path, schema: Schema | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["diff"]:
+        from . import diff
+        return diff.main(argv[1:])
     at = _subcommand_at(argv)
     if at is not None:
         return _subcommand(argv[at], argv[:at] + argv[at + 1:])
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
                                      epilog="subcommands: `build.py new TEXT [--published DATE]` scaffolds an article; "
-                                            "`build.py show ID` shows any row in context")
+                                            "`build.py show ID` shows any row in context; `build.py diff [REF]` "
+                                            "compares the built tables with a git ref")
     parser.add_argument("--check", action="store_true",
                         help="validate everything and compare the published outputs with what the inputs produce; "
                              "write nothing")
@@ -256,6 +261,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
                 frames, outputs = build(root, schema, stages=stages)
             except BuildError as exc:
                 print(exc.report(), file=sys.stderr)
+                if os.environ.get("GITHUB_ACTIONS") == "true":  # each problem on its line of the pull request
+                    print(github_annotations(exc.problems), flush=True)
                 return 1
             pause = _pause_hook()
             pause("validated")

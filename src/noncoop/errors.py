@@ -99,3 +99,23 @@ def did_you_mean(value: Any, choices: Iterable[str]) -> str:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _escaped(text: str, properties: bool = False) -> str:
+    """GitHub workflow command escaping (data: % CR LF; properties also : and ,)."""
+    text = str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if properties else text
+
+
+def github_annotations(problems: Iterable[Problem]) -> str:
+    """One `::error file=...,line=...,col=...::...` workflow command per problem, so that GitHub shows
+    each on the offending line of a pull request."""
+    lines = []
+    for p in problems:
+        where = [f"file={_escaped(p.location.file, True)}"]
+        if p.location.line:
+            where += [f"line={p.location.line}", f"col={p.location.column}"]
+        where.append(f"title={_escaped(p.field, True)}")
+        message = str(p).split(": ", 1)[1] if str(p).startswith(str(p.location)) else str(p)
+        lines.append(f"::error {','.join(where)}::{_escaped(message)}")
+    return "\n".join(lines)
