@@ -362,6 +362,7 @@ def test_selected_words_are_offered_as_ready_yaml_in_chromium(browser, shoot, si
     """Span picking: the panel's YAML, read back as the build reads it, names exactly the selected
     span, with its typographic characters, and an occurrence number only when the words repeat."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     sid, text = sorted(texts.items())[0]
     browser.get((site / f"{sid}.html").as_uri())
@@ -378,7 +379,8 @@ def test_selected_words_are_offered_as_ready_yaml_in_chromium(browser, shoot, si
         assert _nth(text, words, occurrence or 1) == start + (len(text[start:end]) - len(text[start:end].lstrip()))
     shoot("4_span_picked.png")
     button = browser.find_element(By.CSS_SELECTOR, "#detail .pick button.copy")
-    button.click()
+    button.click()  # the clipboard answers asynchronously: wait for the button to say how it went
+    WebDriverWait(browser, 5).until(lambda b: button.text != "Copy")
     assert button.text in ("Copied", "Select and press Ctrl+C")
     # a plain click on a mark still selects its row
     browser.execute_script("window.getSelection().removeAllRanges()")
