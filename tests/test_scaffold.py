@@ -153,3 +153,32 @@ def test_the_measured_figures_in_the_docs_are_current():
     for source_id in SEEDS:
         for name, (found, total) in measure(ROOT, source_id).items():
             assert f"| {source_id} | {name} | {found} of {total} |" in doc, (source_id, name, found, total)
+
+
+def test_the_check_notes_what_a_new_article_leaves_uncoded_and_strict_refuses_it(tmp_path):
+    """Completeness hints: a quotation no quote covers, and a registry alias no row of the article
+    refers to. Notes, exit 0; `--strict` makes them errors."""
+    root = tmp_path / "tree"
+    for rel in ("articles", "annotations"):
+        shutil.copytree(ROOT / rel, root / rel)  # nothing published: every article counts as new
+    annotation = root / "annotations" / f"{SEEDS[0]}.yaml"
+    text = annotation.read_text(encoding="utf-8")
+    start = text.index("  - id: q01\n")
+    annotation.write_text(text[:start] + text[text.index("  - id: q02\n"):], encoding="utf-8")  # drop a quote
+    quoted = re.search(r"^    text: (.*)$", text[start:], re.M).group(1)
+    article = (root / "articles" / f"{SEEDS[0]}.txt").read_text(encoding="utf-8")
+    offset = article.index(quoted)
+    line, col = article.count("\n", 0, offset) + 1, offset - article.rfind("\n", 0, offset)
+    result = run_build(root, "--check")
+    assert result.returncode == 0, result.stderr
+    assert (f"note: articles/{SEEDS[0]}.txt:{line}:{col}: the quotation “{quoted}” is covered by no quote"
+            in result.stdout), result.stdout
+    assert "“Kyiv” is an alias of place kyiv, to which no row of" in result.stdout
+    strict = run_build(root, "--check", "--strict")
+    assert strict.returncode == 1 and "completeness note(s), which --strict makes errors" in strict.stderr
+
+
+def test_published_articles_get_no_completeness_notes(tree):
+    result = run_build(tree, "--check", "--strict")
+    assert result.returncode == 0, result.stderr
+    assert "note:" not in result.stdout

@@ -26,7 +26,7 @@ from .excel import render_excel, workbook_path
 from .package import descriptor_bytes, digest
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
-from .scaffold import new_article
+from .scaffold import completeness_notes, new_article
 from .schema import PROJECT, Schema, load_schema
 from .show import reference_notes, show
 from .stata import dta_path, render_stata
@@ -187,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder holding articles/, annotations/ and the outputs (default: the project)")
     parser.add_argument("--timings", action="store_true",
                         help="print the seconds and peak memory of each stage as JSON on stderr")
+    parser.add_argument("--strict", action="store_true",
+                        help="with --check: fail on completeness notes too (a quotation no quote covers, a registry "
+                             "alias in an article none of whose rows refers to it)")
     parser.add_argument("--wait", type=float, metavar="SECONDS",
                         help="wait at most this long for another build of the same root (default: as long as it takes)")
     args = parser.parse_args(argv)
@@ -291,8 +294,15 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         return 0
     for note in reference_notes(root, frames) if published else []:
         print(note)
+    hints = completeness_notes(root, frames)
+    for hint in hints:
+        print(hint)
     if differ:
         print(_stale_report(root, differ), file=sys.stderr)
+        return 1
+    if hints and args.strict:
+        print(f"build.py: {len(hints)} completeness note(s), which --strict makes errors; nothing was written",
+              file=sys.stderr)
         return 1
     print(f"check passed: {counts}")
     if not published:

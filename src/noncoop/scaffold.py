@@ -488,3 +488,48 @@ def _referred(doc: dict) -> set[str]:
         ids |= set(e.get("actors") or []) | set(e.get("recipients") or [])
         ids |= {e[k] for k in ("claimed_by", "place_id") if e.get(k)}
     return ids | {q["speaker_id"] for q in doc["quotes"] if q.get("speaker_id")}
+
+
+# -- completeness hints for the check -------------------------------------------------------
+def completeness_notes(root: Path, frames: dict, new_only: bool = True) -> list[str]:
+    """What an article's text tells that its annotation does not cover: a quotation no quote
+    overlaps, and a registry alias of an actor or place that no row of that article refers to.
+    Hints, not errors (`build.py --check --strict` makes them errors). Only for articles that the
+    published package does not hold yet (`new_only`), so that a check of published data is quiet."""
+    published_csv = root / "data" / "sources.csv"
+    published = set()
+    if new_only and published_csv.is_file():
+        published = {line.split(",", 1)[0] for line in published_csv.read_text(encoding="utf-8").splitlines()[1:]}
+    reg = registry(root)
+    events, quotes, roles = frames["events"], frames["quotes"], frames["event_actors"]
+    notes = []
+    for source_id in frames["sources"]["source_id"]:
+        if source_id in published:
+            continue
+        rel = f"articles/{source_id}.txt"
+        text = (root / rel).read_text(encoding="utf-8")
+        own_quotes = quotes[quotes.source_id == source_id]
+        spans = list(zip(own_quotes.char_start, own_quotes.char_end))
+        for found in quotations(text):
+            end = found.start + len(found.text)
+            if not any(start < end and stop > found.start for start, stop in spans):
+                notes.append(f"note: {rel}:{_line_col(text, found.start)}: the quotation “{_clip(found.text)}” is "
+                             f"covered by no quote: add it under `quotes:` in annotations/{source_id}.yaml, "
+                             "or leave it if it quotes no one")
+        own_events = events[events.source_id == source_id]
+        referred = (set(roles.actor_id[roles.event_id.isin(own_events.event_id)]) | set(own_events.claimed_by.dropna())
+                    | set(own_events.place_id.dropna()) | set(own_quotes.speaker_id.dropna()))
+        for hit in alias_hits(text, reg):
+            if hit.extra["id"] not in referred:
+                notes.append(f"note: {rel}:{_line_col(text, hit.start)}: “{hit.text}” is an alias of "
+                             f"{hit.extra['kind'][:-1]} {hit.extra['id']}, to which no row of annotations/{source_id}.yaml "
+                             "refers: code what the text says of it, or leave it")
+    return notes
+
+
+def _line_col(text: str, offset: int) -> str:
+    return f"{text.count(chr(10), 0, offset) + 1}:{offset - text.rfind(chr(10), 0, offset)}"
+
+
+def _clip(words: str, limit: int = 60) -> str:
+    return words if len(words) <= limit else words[:limit - 1] + "…"
