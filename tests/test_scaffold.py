@@ -149,7 +149,7 @@ def test_without_a_publication_interval_relative_expressions_get_no_interval():
 
 
 def test_the_measured_figures_in_the_docs_are_current():
-    doc = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs/workbench.md").read_text(encoding="utf-8")
     for source_id in SEEDS:
         for name, (found, total) in measure(ROOT, source_id).items():
             assert f"| {source_id} | {name} | {found} of {total} |" in doc, (source_id, name, found, total)

@@ -41,7 +41,7 @@ from .write import build_lock
 HAND_WRITTEN = (
     "LICENSE", "CHANGELOG.md", "VERSION",
     *(f"schemas/{name}" for name in SCHEMA_FILES), "schemas/retired_ids.yaml",
-    "docs/annotation-guide.md", "docs/datasheet.md", "docs/performance.md", "docs/quality.md", "docs/security.md",
+    "docs/annotation-guide.md", "docs/workbench.md", "docs/datasheet.md", "docs/performance.md", "docs/quality.md", "docs/security.md",
     "docs/sources.md",
 )
 MAX_ENTRY_BYTES = 1 << 30  # verify: at most this much per file,
