@@ -176,6 +176,7 @@ def test_the_check_notes_what_a_new_article_leaves_uncoded_and_strict_refuses_it
     assert "“Kyiv” is an alias of place kyiv, to which no row of" in result.stdout
     strict = run_build(root, "--check", "--strict")
     assert strict.returncode == 1 and "completeness note(s), which --strict makes errors" in strict.stderr
+    assert "“Kyiv” is an alias of place kyiv" in strict.stderr
 
 
 def test_published_articles_get_no_completeness_notes(tree):

@@ -295,16 +295,16 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     for note in reference_notes(root, frames) if published else []:
         print(note)
     hints = completeness_notes(root, frames)
-    for hint in hints:
-        print(hint)
     if differ:
-        print(_stale_report(root, differ), file=sys.stderr)
+        print("\n".join(hints + [_stale_report(root, differ)]), file=sys.stderr)
         return 1
     if hints and args.strict:
-        print(f"build.py: {len(hints)} completeness note(s), which --strict makes errors; nothing was written",
-              file=sys.stderr)
+        print("\n".join(hints + [f"build.py: {len(hints)} completeness note(s), which --strict makes errors; "
+                                 "nothing was written"]), file=sys.stderr)
         return 1
     print(f"check passed: {counts}")
+    for hint in hints:
+        print(hint)
     if not published:
         print(f"no published outputs to compare under {root} (no {DESCRIPTOR}): `make data` writes them")
     return 0
