@@ -4,8 +4,8 @@
 span marked, a list of its events and quotes, and a detail panel) and `docs/viewer/index.html`
 (the articles and a timeline of the events' date intervals). This module prepares the data; the
 markup is in the Jinja2 templates of `templates/`, the CSS and JS in `static/`. The pages load
-nothing: CSS and JS are inlined, the rows are embedded as JSON. Output depends only on the inputs (rows sorted by
-ID, JSON with sorted keys, no clock), so two renders give the same bytes.
+nothing: CSS and JS are inlined, the rows are embedded as JSON. Output depends only on the inputs
+(rows sorted by ID, JSON with sorted keys, no clock), so two renders give the same bytes.
 """
 from __future__ import annotations
 
