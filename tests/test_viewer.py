@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -157,6 +158,28 @@ def test_special_characters_are_escaped(schema, tables):
     rows = json.loads(page.json)["rows"]
     assert rows["zz_special-e01"]["row"]["summary"] == "ends </script> & <b>"
     assert rows["zz_special-q01"]["row"]["notes"] == "</SCRIPT> <!--"
+
+
+
+def test_templates_print_values_as_escaped_text(schema, tables, texts):
+    """Autoescaping: markup in an event's summary, a quote's text and a source's outlet is printed as
+    text (the viewer's escaping: &quot;, &#x27;) in the side list, tooltips, index and timeline."""
+    hostile = "<script>alert(\"x\")</script>'"
+    frames = {**tables, "events": tables["events"].assign(summary=hostile),
+              "quotes": tables["quotes"].assign(text=hostile), "sources": tables["sources"].assign(outlet=hostile)}
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27;"
+    for name, body in dict(render_viewer(schema, frames, texts)).items():
+        body = body.decode("utf-8")
+        assert "<script>alert" not in body and escaped in body, name
+        assert body.count("<script") == (0 if name.endswith("index.html") else 2), name
+
+
+def test_templates_mark_no_value_safe_and_ship_as_package_data():
+    package = ROOT / "src" / "noncoop"
+    files = [p for folder in ("templates", "static") for p in (package / folder).rglob("*") if p.is_file()]
+    assert files and not [p.name for p in files if re.search(r"\|\s*safe\b", p.read_text(encoding="utf-8"))]
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    assert [p.name for p in files if not any(p.relative_to(package).match(g) for g in globs["noncoop"])] == []
 
 
 # --- in the browser ---------------------------------------------------------------------------
