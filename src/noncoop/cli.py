@@ -24,6 +24,7 @@ from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, github_annotations
 from .excel import render_excel, workbook_path
 from .package import descriptor_bytes, digest
+from .read import link_on_path
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
 from .scaffold import completeness_notes, new_article
@@ -33,7 +34,7 @@ from .stata import dta_path, render_stata
 from .tables import build_frames
 from .validate import validate_package, validate_tables
 from .viewer import page_path, render_viewer
-from .write import (COMMIT, STAGING, LockTimeout, Refused, build_lock, link_on_path, publish, recover, render_tables,
+from .write import (COMMIT, STAGING, LockTimeout, Refused, build_lock, publish, recover, render_tables,
                     table_paths, unchanged)
 
 DESCRIPTOR, README, CODEBOOK = "datapackage.json", "README.md", "docs/codebook.md"

@@ -118,13 +118,19 @@ def safe_path(root: Path, relative: str, problems: Problems, where: Location, fi
     if candidate.is_absolute() or ".." in candidate.parts:
         problems.add(where, field, relative, "a path inside the repository", "use a relative path without '..'")
         return None
-    full = part = root / candidate
-    while part != root:  # every component below root, none of which may be a link
-        if part.is_symlink():
-            problems.add(where, field, relative, "a regular file, not a symbolic link", "replace the link by the file itself")
-            return None
-        part = part.parent
-    return full
+    if link_on_path(root, relative):  # every component below root, none of which may be a link
+        problems.add(where, field, relative, "a regular file, not a symbolic link", "replace the link by the file itself")
+        return None
+    return root / candidate
+
+
+def link_on_path(base: Path, rel: str) -> str | None:
+    """The first of `rel`'s folders, or `rel` itself, that is a symbolic link under `base` (None: none is)."""
+    parts = Path(rel).parts
+    for end in range(1, len(parts) + 1):
+        if (base.joinpath(*parts[:end])).is_symlink():
+            return "/".join(parts[:end])
+    return None
 
 
 def read_bytes(path: Path, rel: str, limit: int, problems: Problems) -> bytes | None:

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .read import link_on_path
 from .schema import Field, Schema, Table
 from .tables import typed
 
@@ -122,15 +123,6 @@ def unchanged(path: Path, data: bytes) -> bool:
 
 class Refused(Exception):
     """Publishing would write through a link or outside the build's own outputs: nothing is written."""
-
-
-def link_on_path(base: Path, rel: str) -> str | None:
-    """The first of `rel`'s folders, or `rel` itself, that is a symbolic link under `base` (None: none is)."""
-    parts = Path(rel).parts
-    for end in range(1, len(parts) + 1):
-        if (base.joinpath(*parts[:end])).is_symlink():
-            return "/".join(parts[:end])
-    return None
 
 
 def _read_record(root: Path, allowed: Container[str]) -> list[str]:
