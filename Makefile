@@ -25,7 +25,7 @@ validate: $(STAMP)  ## the official Frictionless validator on the published pack
 	$(BIN)/frictionless validate datapackage.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .build-staging
+	rm -rf $(VENV) .pytest_cache .hypothesis .build-staging .cache
 
 check-release: $(STAMP)  ## refuse a release that drops or reuses an ID, or whose VERSION/CHANGELOG lag its changes
 	$(BIN)/python build.py diff --check-release

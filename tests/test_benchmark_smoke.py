@@ -14,11 +14,12 @@ def test_scale_benchmark_runs_end_to_end_at_tiny_n(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    for key in ("articles", "events", "check_s", "build_s", "frictionless_s", "peak_rss_mb", "stages_s"):
+    for key in ("articles", "events", "floor_s", "cold_s", "unchanged_s", "edited_s", "build_s", "frictionless_s",
+                "peak_rss_mb", "stages_s", "cold_per_floor", "edited_per_cold", "build_per_cold", "cores"):
         assert key in report
     assert report["articles"] == 3 and report["events"] == 3 * 28
     assert {"resolve", "tables", "validate", "render", "publish"} <= set(report["stages_s"])
-    assert len(report["build_runs_s"]) == 2 and report["build_s"] == min(report["build_runs_s"])
+    assert len(report["runs_s"]["build"]) == 2 and report["build_s"] == min(report["runs_s"]["build"])
     assert (tmp_path / "corpus/datapackage.json").is_file()
 
 

@@ -17,7 +17,7 @@ from test_build_cli import _changed_tree
 ANNOTATION = "annotations/000_96b9e111ca13f763.yaml"
 
 
-def _everything(folder: Path, skip=(".build-staging", ".build.lock")) -> dict[str, bytes | str]:
+def _everything(folder: Path, skip=(".build-staging", ".build.lock", ".cache")) -> dict[str, bytes | str]:
     """Every file (bytes) and link (its target) under `folder`, outside the build's own working files."""
     found = {}
     for path in sorted(folder.rglob("*")):

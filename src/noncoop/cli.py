@@ -12,19 +12,21 @@ import resource
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import pyarrow as pa
 
 from .annotation_schema import KINDS, annotation_json_schema
+from .cache import Cache, code_digest, combined, sha256, tree_digest
 from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
-from .errors import BuildError, github_annotations
+from .errors import BuildError, Problem, github_annotations
 from .excel import render_excel, workbook_path
 from .package import descriptor_bytes, digest
 from .read import link_on_path
+from .record import Fingerprint, fingerprint, known_differences, save
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
 from .scaffold import completeness_notes, new_article
@@ -38,6 +40,8 @@ from .write import (COMMIT, STAGING, LockTimeout, Refused, build_lock, publish, 
                     table_paths, unchanged)
 
 DESCRIPTOR, README, CODEBOOK = "datapackage.json", "README.md", "docs/codebook.md"
+NOTE_TABLES = ("sources", "event_links", "quotes")  # the published tables the check's notes read
+KEPT_STATES = 20  # verdicts and output records kept in the cache (the most recent ones)
 CITATION, ZENODO = "CITATION.cff", ".zenodo.json"
 
 
@@ -151,14 +155,20 @@ class Stages:
         return f"timings: {json.dumps(seconds)}\npeak_rss_mb: {json.dumps(self.peak_mb)}"
 
 
-def build(root: Path, schema: Schema | None = None,
-          stages: Stages | None = None) -> tuple[dict, Iterator[tuple[str, bytes]]]:
-    """Validate everything under `root`; return the frames and the outputs, rendered as they are
-    consumed, or raise BuildError."""
+def build(root: Path, schema: Schema | None = None, stages: Stages | None = None,
+          cache: Cache | None = None) -> tuple[dict, Iterator[tuple[str, bytes]]]:
+    """Validate everything under `root` (taking from `cache` what it holds for the same inputs);
+    return the frames and the outputs, rendered as they are consumed, or raise BuildError."""
     schema = schema or load_schema()
     stages = stages or Stages()
+    frames, texts = _validated(root, schema, stages, cache)
+    return frames, stages.timed("render", render(schema, frames, root, texts))
+
+
+def _validated(root: Path, schema: Schema, stages: Stages, cache: Cache | None) -> tuple[dict, dict[str, str]]:
+    """The validated frames and the article texts, or BuildError."""
     with _without_cycle_collection():
-        resolved, problems = resolve(root, schema)
+        resolved, problems = resolve(root, schema, cache)
         stages.lap("resolve")
         frames = build_frames(schema, resolved)
         stages.lap("tables")
@@ -169,7 +179,30 @@ def build(root: Path, schema: Schema | None = None,
                                             resolved.loose_refs))
         stages.lap("validate")
         problems.check()
-    return frames, stages.timed("render", render(schema, frames, root, texts))
+    return frames, texts
+
+
+@dataclass
+class Verdict:
+    """What a check of some inputs found: kept in the cache under the inputs' digest (`_inputs_key`)."""
+
+    problems: list[Problem]
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # reference notes (stdout)
+    hints: list[str] = field(default_factory=list)  # completeness notes
+    fingerprint: Fingerprint | None = None
+
+
+def _inputs_key(root: Path, schema: Schema) -> tuple[str, str]:
+    """Everything a check reads: (the annotation and article files, the schemas and the code; that
+    and the published files its notes compare with)."""
+    sources = combined(code_digest(), schema.digest, tree_digest(root, "annotations"), tree_digest(root, "articles"))
+    published = [_file_digest(root / rel) for rel in (DESCRIPTOR, *(f"data/{t}.csv" for t in NOTE_TABLES))]
+    return sources, combined(sources, *published)
+
+
+def _file_digest(path: Path) -> str:
+    return sha256(path.read_bytes()) if path.is_file() and not path.is_symlink() else str(os.path.lexists(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true",
                         help="with --check: fail on completeness notes too (a quotation no quote covers, a registry "
                              "alias in an article none of whose rows refers to it)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the cache in .cache/noncoop (also: NONCOOP_CACHE=off)")
     parser.add_argument("--wait", type=float, metavar="SECONDS",
                         help="wait at most this long for another build of the same root (default: as long as it takes)")
     args = parser.parse_args(argv)
@@ -259,6 +294,7 @@ def _say(text: str) -> None:
 def _run(root: Path, args: argparse.Namespace) -> int:
     schema = load_schema()
     allowed = output_set(schema)
+    cache = Cache(root, enabled=not args.no_cache)
     with build_lock(root, shared=args.check, wait=args.wait, say=_say):
         if not args.check:
             note = recover(root, allowed)
@@ -268,36 +304,46 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         # frames' size at 1,000 articles. The system allocator hands it back.
         pa.set_memory_pool(pa.system_memory_pool())
         stages = Stages()
+        sources, key = _inputs_key(root, schema) if cache else (None, None)
+        verdict = cache.get("check", key) if key else None
+        stages.lap("cache")
+        built = None
         with _without_cycle_collection():
-            try:
-                frames, outputs = build(root, schema, stages=stages)
-            except BuildError as exc:
-                print(exc.report(), file=sys.stderr)
+            if not isinstance(verdict, Verdict):
+                verdict, built = _verdict(root, schema, stages, cache, notes=args.check)
+                if key and args.check and key == _inputs_key(root, schema)[1]:  # nothing changed while it ran
+                    cache.put("check", key, verdict)
+                    cache.prune("check", KEPT_STATES)
+            if verdict.problems:
+                print(BuildError(verdict.problems).report(), file=sys.stderr)
                 if os.environ.get("GITHUB_ACTIONS") == "true":  # each problem on its line of the pull request
-                    print(github_annotations(exc.problems), flush=True)
+                    print(github_annotations(verdict.problems), flush=True)
                 return 1
             pause = _pause_hook()
             pause("validated")
+            stage = "compare" if args.check else "publish"
             if args.check:
                 published = os.path.lexists(root / DESCRIPTOR)
-                differ = [rel for rel, data in outputs if link_on_path(root, rel) or not unchanged(root / rel, data)] \
-                    if published else []
+                differ, how = _differences(root, schema, verdict, built, cache, stages) if published else ([], "")
             else:
-                written = publish(root, outputs, allowed, pause)
-        stage = "compare" if args.check else "publish"
+                written = _publish(root, schema, verdict, built, allowed, cache, stages, pause)
+                now, after = _inputs_key(root, schema) if cache else (None, None)
+                if now == sources and after != key:  # the inputs did not change while it ran
+                    # a check now finds the same, and no notes: the published tables hold every row
+                    cache.put("check", after, Verdict([], verdict.counts, [], [], verdict.fingerprint))
         stages.lap(stage)  # rendering and comparing or writing, less the rendering
         stages.seconds[stage] -= stages.seconds.get("render", 0.0)
     if args.timings:
         print(stages.report(), file=sys.stderr)
-    counts = ", ".join(f"{name} {len(df)}" for name, df in frames.items())
+    counts = ", ".join(f"{name} {n}" for name, n in verdict.counts.items())
     if not args.check:
         print(f"built {len(written)} changed file(s): {counts}")
         return 0
-    for note in reference_notes(root, frames) if published else []:
+    for note in verdict.notes if published else []:
         print(note)
-    hints = completeness_notes(root, frames)
+    hints = verdict.hints
     if differ:
-        print("\n".join(hints + [_stale_report(root, differ)]), file=sys.stderr)
+        print("\n".join(hints + [_stale_report(root, differ, how)]), file=sys.stderr)
         return 1
     if hints and args.strict:
         print("\n".join(hints + [f"build.py: {len(hints)} completeness note(s), which --strict makes errors; "
@@ -311,9 +357,81 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stale_report(root: Path, differ: list[str], shown: int = 100) -> str:
-    lines = [f"build.py: {len(differ)} published file(s) differ from what the inputs produce "
-             "(stale or edited by hand):"]
+def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache, notes: bool) -> tuple[Verdict, tuple | None]:
+    """Validate the inputs: the verdict (with the check's notes if `notes`), and the (frames,
+    texts) when they are valid."""
+    try:
+        frames, texts = _validated(root, schema, stages, cache)
+    except BuildError as exc:
+        return Verdict(exc.problems), None
+    verdict = Verdict([], {name: len(df) for name, df in frames.items()}, fingerprint=fingerprint(schema, frames, texts))
+    if notes:
+        verdict.notes = reference_notes(root, frames) if os.path.lexists(root / DESCRIPTOR) else []
+        verdict.hints = completeness_notes(root, frames)
+    return verdict, (frames, texts)
+
+
+def _outputs(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, cache: Cache,
+             stages: Stages) -> Iterator[tuple[str, bytes]]:
+    """Every output, rendered (validating again first when the verdict came from the cache)."""
+    frames, texts = built or _validated(root, schema, stages, cache)
+    return stages.timed("render", render(schema, frames, root, texts))
+
+
+def _readme(root: Path, schema: Schema, counts: dict[str, int]) -> list[tuple[str, bytes]]:
+    readme = root / README
+    if not readme.is_file():
+        return []
+    return [(README, readme_with_tables(readme.read_text(encoding="utf-8"), schema, counts).encode("utf-8"))]
+
+
+def _differences(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, cache: Cache,
+                 stages: Stages) -> tuple[list[str], str]:
+    """The published files that differ from what the inputs produce, and how that is known:
+    from a record of a build of the same tables (record.py), or by rendering every output."""
+    known = known_differences(cache, root, verdict.fingerprint, table_paths)
+    if known is not None:
+        differ, how = known
+        readme = [rel for rel, data in _readme(root, schema, verdict.counts) if not unchanged(root / rel, data)]
+        return sorted(differ + readme), how
+    digests, differ = {}, []
+    for rel, data in _outputs(root, schema, verdict, built, cache, stages):
+        if link_on_path(root, rel) or not unchanged(root / rel, data):
+            differ.append(rel)
+        elif rel != README:
+            digests[rel] = sha256(data)
+    if not differ:
+        save(cache, root, verdict.fingerprint, digests)
+    return differ, "render"
+
+
+def _publish(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, allowed: OutputSet, cache: Cache,
+             stages: Stages, pause) -> list[str]:
+    """Publish what changed; when a record proves every output current, without rendering."""
+    if built is None:
+        known = known_differences(cache, root, verdict.fingerprint, table_paths, trust_signatures=False)
+        readme = _readme(root, schema, verdict.counts)
+        if known is not None and not known[0] and all(unchanged(root / rel, data) for rel, data in readme):
+            return []
+    digests = {}
+
+    def recorded(outputs):
+        for rel, data in outputs:
+            if rel != README:
+                digests[rel] = sha256(data)
+            yield rel, data
+    written = publish(root, recorded(_outputs(root, schema, verdict, built, cache, stages)), allowed, pause)
+    save(cache, root, verdict.fingerprint, digests)
+    return written
+
+
+def _stale_report(root: Path, differ: list[str], how: str = "render", shown: int = 100) -> str:
+    if how == "tables":
+        lines = [f"build.py: the published files were built from other data: {len(differ)} table file(s) differ "
+                 "from what the inputs produce, and the descriptor and pages made from them:"]
+    else:
+        lines = [f"build.py: {len(differ)} published file(s) differ from what the inputs produce "
+                 "(stale or edited by hand):"]
     lines += [f"  {rel}" for rel in differ[:shown]]
     if len(differ) > shown:
         lines.append(f"  ... and {len(differ) - shown} more")

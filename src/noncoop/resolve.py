@@ -9,7 +9,11 @@ do not produce a second, misleading error.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+import pickle
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -21,11 +25,15 @@ from jsonschema import Draft7Validator
 
 from .annotation_schema import KINDS, annotation_json_schema
 from .characters import codepoint_difference, skeleton, unsafe_text
-from .errors import MISSING, Location, Problems, did_you_mean
-from .read import Article, Document, annotation_files, field_path, load_yaml, read_article
+from .cache import Cache, code_digest, combined, sha256
+from .errors import MISSING, Location, Problem, Problems, did_you_mean
+from .read import (MAX_ARTICLE_BYTES, MAX_YAML_BYTES, Article, Document, annotation_files, field_path, link_on_path,
+                   load_yaml, read_article)
 from .scaffold import refuse_stubs
 from .schema import Schema, Table
 
+_PER_WORKER = 64  # articles below which a worker process costs more than it saves
+_BATCH = 32  # articles a worker resolves per round trip
 _LOCAL_ID = re.compile(r"e[0-9]{2,4}")
 _PUNCTUATION = str.maketrans({**dict.fromkeys("'\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb", '"'),
                               "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # any quote mark matches any other
@@ -43,6 +51,9 @@ class Origin:
     path: tuple = ()
     cells: dict[str, tuple] = field(default_factory=dict)
     file: str = ""
+
+    def __reduce__(self):  # pickled by its fields: several times faster to load than a frozen dataclass's state
+        return Origin, (self.doc, self.path, self.cells, self.file)
 
     def at(self, column: str) -> Location:
         if self.doc is None:
@@ -85,6 +96,18 @@ class Resolved:
             values.append(row.get(column))
         self.origins[table].append(origin)
 
+    def merge(self, other: Resolved) -> None:
+        """Append the rows and the left-out items of `other` (one article's)."""
+        for table, columns in other.columns.items():
+            mine = self.columns[table]
+            for column, values in columns.items():
+                mine[column].extend(values)
+            self.origins[table].extend(other.origins[table])
+        self.articles.update(other.articles)
+        self.skipped_ids |= other.skipped_ids
+        self.skipped_sources |= other.skipped_sources
+        self.loose_refs.extend(other.loose_refs)
+
     def records(self, table: str) -> Iterator[dict[str, Any]]:
         """The rows of `table` as dicts, in the order they were added."""
         names = list(self.columns[table])
@@ -97,16 +120,19 @@ class Resolved:
                 or re.sub(r"-[eq][0-9]{2,4}$", "", text) in self.skipped_sources)
 
 
-def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
-    """Read every annotation file under `root` and turn it into rows."""
+def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Resolved, Problems]:
+    """Read every annotation file under `root` and turn it into rows (articles found in `cache`
+    are taken from it; the others are resolved on every core the machine gives this process)."""
     problems = Problems()
     out = Resolved.empty(schema)
     validators = {kind: _validators(schema, kind) for kind in KINDS}
     corpus_texts: list[str | None] = []  # None: an article that could not be used
     files = annotation_files(root, problems)
     misnamed = bool(problems)  # a misnamed annotation file hides its article
-    for source_id, path in files:
-        _resolve_source(root, schema, source_id, path, validators["source"], out, problems, corpus_texts)
+    for piece in _pieces(root, schema, files, validators["source"], cache or Cache(root, enabled=False)):
+        out.merge(piece.rows)
+        problems.items.extend(piece.problems)
+        corpus_texts.append(piece.text)
     complete = not misnamed and None not in corpus_texts  # else a missing alias is no evidence of a fault
     occurs = _alias_finder(out, [t for t in corpus_texts if t is not None])
     for kind in ("actors", "places"):
@@ -142,6 +168,102 @@ def resolve(root: Path, schema: Schema) -> tuple[Resolved, Problems]:
     for method in schema.sharp_methods:
         out.add("sharp_methods", dict(method), sharp)
     return out, problems
+
+
+
+@dataclass
+class Piece:
+    """What one article contributes: its rows (a Resolved of its own), its problems, and its text
+    (None: an article that could not be used)."""
+
+    rows: Resolved
+    problems: list[Problem]
+    text: str | None
+
+
+def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple) -> Piece:
+    rows, problems, texts = Resolved.empty(schema), Problems(), []
+    _resolve_source(root, schema, source_id, path, validator, rows, problems, texts)
+    return Piece(rows, problems.items, texts[0] if texts else None)
+
+
+def _piece_key(root: Path, schema: Schema, source_id: str) -> str | None:
+    """The cache key of an article: its two files' bytes, the schemas and the code; None (not
+    cached) for anything but two regular files, in folders that are no links, within the size limits."""
+    parts = [code_digest(), schema.digest, source_id]
+    for folder, suffix, limit in (("annotations", ".yaml", MAX_YAML_BYTES), ("articles", ".txt", MAX_ARTICLE_BYTES)):
+        try:
+            if link_on_path(root, folder):
+                return None
+            fd = os.open(root / folder / f"{source_id}{suffix}", os.O_RDONLY | os.O_NOFOLLOW)
+            with open(fd, "rb") as f:
+                info = os.fstat(f.fileno())
+                if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                    return None
+                parts.append(sha256(f.read()))
+        except OSError:
+            return None
+    return combined(*parts)
+
+
+def _document(rows: Resolved) -> Document | None:
+    """The annotation document that an article's origins point into."""
+    origin = next((o for origins in rows.origins.values() for o in origins if o.doc is not None), None)
+    return origin.doc if origin else next((ref[0] for ref in rows.loose_refs), None)
+
+
+_WORK: tuple = ()  # (root, schema, validator) of the resolve that forked the workers
+
+
+def _resolve_batch(batch: list[tuple[str, Path, str | None]]) -> list[tuple[bytes, bool]]:
+    """In a worker: each article's piece, pickled, and whether its files still have the key
+    they had when it was looked up (else it is not cached: a file changed meanwhile)."""
+    root, schema, validator = _WORK
+    done = []
+    for source_id, path, key in batch:
+        piece = _piece(root, schema, source_id, path, validator)
+        done.append((pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL),
+                     key is not None and key == _piece_key(root, schema, source_id)))
+    return done
+
+
+def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator: tuple,
+            cache: Cache) -> Iterator[Piece]:
+    """Every article's piece in file order: from the cache where it holds one, else resolved,
+    in worker processes when there are many (each article is independent of the others)."""
+    keys = [_piece_key(root, schema, source_id) if cache else None for source_id, _ in files]
+    found = [cache.get("article", key) if key else None for key in keys]
+    missing = [(source_id, path, key) for (source_id, path), key, piece in zip(files, keys, found) if piece is None]
+    workers = min(len(os.sched_getaffinity(0)), len(missing) // _PER_WORKER)
+    if workers > 1:
+        global _WORK
+        _WORK = (root, schema, validator)
+        size = max(1, min(_BATCH, len(missing) // (workers * 4)))
+        batches = [missing[i:i + size] for i in range(0, len(missing), size)]
+        pool = multiprocessing.get_context("fork").Pool(workers)
+        fresh = (item for done in pool.imap(_resolve_batch, batches) for item in done)
+    else:
+        pool = None
+        fresh = ((pickle.dumps(_piece(root, schema, s, p, validator), protocol=pickle.HIGHEST_PROTOCOL),
+                  k is not None and k == _piece_key(root, schema, s)) if cache else (_piece(root, schema, s, p, validator), False)
+                 for s, p, k in missing)
+    try:
+        for (source_id, _), key, piece in zip(files, keys, found):
+            if piece is None:
+                piece, keep = next(fresh)
+                if isinstance(piece, bytes):
+                    if keep:
+                        cache.put_raw("article", key, piece)
+                    piece = pickle.loads(piece)
+            doc = _document(piece.rows)
+            if doc is not None:  # the cache may have been made under another path to the project
+                doc.source = root / doc.file
+            yield piece
+    finally:
+        if pool is not None:
+            pool.terminate()
+    if missing:
+        cache.prune("article", 2 * len(files) + 100)
 
 
 def incident_ids(event_ids: list[str], links: dict[str, list]) -> list[str]:

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .cache import combined, files_digest
 from .errors import Location, Problems
 from .read import load_yaml
 
@@ -101,6 +102,7 @@ class Schema:
     package: dict[str, Any]
     sharp_methods: tuple[dict[str, Any], ...]
     rule_fields: dict[str, tuple[str, ...]]  # name -> the columns a rule involves, the default blame first
+    digest: str = ""  # of the files it was loaded from (cache keys)
 
     def codes(self, field: Field) -> list[str]:
         return list(self.vocabularies[field.vocabulary].codes) if field.vocabulary else []
@@ -160,7 +162,8 @@ def load_schema(folder: Path = SCHEMA_DIR) -> Schema:
             rules[name] = spec
     schema = Schema(tables, fields, vocabularies, {n: r["text"] for n, r in rules.items()}, docs["annotation"], package,
                     tuple(_read_sharp(folder / _SHARP)),
-                    {n: tuple(r["fields"]) for n, r in rules.items()})
+                    {n: tuple(r["fields"]) for n, r in rules.items()},
+                    combined(files_digest(folder, SCHEMA_FILES), package["version"]))
     _cross_check(schema, problems)
     if problems:
         raise SchemaDefinitionError("\n".join(map(str, problems.items)))

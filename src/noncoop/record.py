@@ -1,0 +1,112 @@
+"""What the published outputs were built from, so that a check need not render them again.
+
+`render()` is a pure function of the tables, the article texts, the schemas and the code, and
+README.md. Their `fingerprint` keys a signed cache entry (cache.py) that maps every output to
+the SHA-256 of its bytes: a build writes it after publishing, and a check that rendered every
+output and found them all equal to the published files writes it too. A later check with the
+same fingerprint compares the files on disk with those digests instead of rendering (a file whose
+size, times and inode are those recorded is not read again, as git does). README.md is both an
+input and an output, so it is always rendered (it is cheap) and never recorded.
+
+When no entry has the current fingerprint, the outputs on disk are those of the latest record,
+and only the data changed (same code and schemas), the outputs are stale for certain: every table
+is also published as Parquet, which keeps every value, so a changed table means a changed file.
+The check then names the changed tables without rendering. Anything else renders and compares.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .cache import Cache, code_digest, combined, sha256
+from .read import link_on_path
+
+_LATEST = "latest"
+
+
+def frame_digest(df: pd.DataFrame) -> str:
+    """The columns, dtypes, order and values of a table (a 64-bit hash per row, then SHA-256)."""
+    h = hashlib.sha256(repr([(c, str(t)) for c, t in df.dtypes.items()]).encode())
+    h.update(len(df).to_bytes(8, "big"))
+    if len(df):
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class Fingerprint:
+    """What the outputs are made of: the data (tables and texts) and the code and schemas."""
+
+    tables: dict[str, str]
+    texts: str
+    code: str
+
+    @property
+    def key(self) -> str:
+        return combined(self.code, self.texts, *(part for item in sorted(self.tables.items()) for part in item))
+
+
+def fingerprint(schema, frames: dict[str, pd.DataFrame], texts: dict[str, str]) -> Fingerprint:
+    digests = {name: frame_digest(df) for name, df in frames.items()}
+    text = combined(*(part for k in sorted(texts) for part in (k, sha256(texts[k].encode("utf-8")))))
+    return Fingerprint(digests, text, combined(code_digest(), schema.digest))
+
+
+def _signature(path: Path) -> tuple | None:
+    try:
+        s = os.lstat(path)
+    except OSError:
+        return None
+    return s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino, s.st_mode
+
+
+@dataclass
+class Record:
+    """The outputs a build made: path -> SHA-256, and the file signatures seen when recorded."""
+
+    fingerprint: Fingerprint
+    digests: dict[str, str]
+    signatures: dict[str, tuple | None] = field(default_factory=dict)
+
+    def differ(self, root: Path, trust_signatures: bool = True) -> list[str]:
+        """The recorded outputs whose file on disk is missing, a link, or not the recorded bytes
+        (with `trust_signatures`, a file whose signature is the recorded one is not read)."""
+        differ = []
+        for rel, digest in sorted(self.digests.items()):
+            path = root / rel
+            signature = _signature(path)
+            if trust_signatures and signature is not None and signature == self.signatures.get(rel):
+                continue
+            if link_on_path(root, rel) or not path.is_file() or sha256(path.read_bytes()) != digest:
+                differ.append(rel)
+        return differ
+
+
+def save(cache: Cache, root: Path, fp: Fingerprint, digests: dict[str, str], keep: int = 20) -> None:
+    """Record `digests` (every output but README.md) as what `fp` produces, and as the latest."""
+    if not cache:
+        return
+    record = Record(fp, digests, {rel: _signature(root / rel) for rel in digests})
+    cache.put("outputs", fp.key, record)
+    cache.put("outputs", _LATEST, record)  # the newest entry: never pruned
+    cache.prune("outputs", keep)
+
+
+def known_differences(cache: Cache, root: Path, fp: Fingerprint, table_paths,
+                      trust_signatures: bool = True) -> tuple[list[str], str] | None:
+    """(outputs that differ, how this is known) without rendering, or None when only rendering can tell."""
+    record = cache.get("outputs", fp.key) if cache else None
+    if isinstance(record, Record):
+        return record.differ(root, trust_signatures), "record"
+    latest = cache.get("outputs", _LATEST) if cache else None
+    if not isinstance(latest, Record) or latest.fingerprint.code != fp.code or latest.differ(root, trust_signatures):
+        return None
+    changed = sorted(name for name in set(fp.tables) | set(latest.fingerprint.tables)
+                     if fp.tables.get(name) != latest.fingerprint.tables.get(name))
+    if not changed:
+        return None  # only the texts changed: which pages differ, rendering tells
+    return [path for name in changed for path in table_paths(name)], "tables"
