@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,24 @@ PUBLISHED = ["data", "datapackage.json", "croissant.json", "docs/codebook.md", "
 @pytest.fixture(scope="session")
 def schema():
     return load_schema()
+
+
+@pytest.fixture(scope="session")
+def release_zip(tmp_path_factory, schema) -> Path:
+    """This repository's release archive, built once per test session as `make release` builds it."""
+    from noncoop.release import archive
+    name, data = archive(ROOT, schema)
+    path = tmp_path_factory.mktemp("release") / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def release_folder(release_zip) -> Path:
+    """The release archive unpacked: the folder holding its datapackage.json and SHA256SUMS."""
+    with zipfile.ZipFile(release_zip) as zf:
+        zf.extractall(release_zip.parent / "unpacked")
+    return next((release_zip.parent / "unpacked").iterdir())
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

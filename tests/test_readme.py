@@ -1,4 +1,5 @@
-"""Every Python and SQL snippet in README.md runs, from the repository root."""
+"""Every Python and SQL snippet in README.md runs, from the repository root and from the unpacked
+release archive; those that read the Stata or Excel files, which only the release holds, from the release."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,9 @@ from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"^```(python|sql)\n(.*?)^```", README, re.M | re.S)
+RELEASE_ONLY = ("data/stata/", "data/excel/")
+RUNS = [(kind, code, place) for kind, code in BLOCKS
+        for place in (("release",) if any(path in code for path in RELEASE_ONLY) else ("repository", "release"))]
 
 
 def test_readme_starts_with_the_two_quick_start_commands():
@@ -25,9 +29,13 @@ def test_readme_has_python_and_sql_snippets():
     assert kinds.count("python") >= 4 and kinds.count("sql") >= 2
 
 
-@pytest.mark.parametrize("kind,code", BLOCKS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(BLOCKS)])
-def test_readme_snippet_runs(kind, code, monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_readme_runs_stata_and_excel_snippets_from_the_release():
+    assert {path for _, code in BLOCKS for path in RELEASE_ONLY if path in code} == set(RELEASE_ONLY)
+
+
+@pytest.mark.parametrize("kind,code,place", RUNS, ids=[f"{k}-{i}-{p}" for i, (k, _, p) in enumerate(RUNS)])
+def test_readme_snippet_runs(kind, code, place, monkeypatch, request):
+    monkeypatch.chdir(ROOT if place == "repository" else request.getfixturevalue("release_folder"))
     if kind == "python":
         exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
     else:

@@ -23,7 +23,9 @@ from ruamel.yaml import YAML
 
 from noncoop import release
 from noncoop.errors import BuildError
+from noncoop.excel import workbook_path
 from noncoop.release import HAND_WRITTEN, ReleaseError, archive, verify
+from noncoop.stata import dta_path
 
 from conftest import ROOT, make_tree
 
@@ -142,14 +144,20 @@ def test_every_hand_written_doc_is_declared_or_generated(schema):
     assert sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("docs/*.md") if str(p.relative_to(ROOT)) not in shipped) == []
 
 
+def release_made(schema) -> list[str]:
+    """The files only the release holds: a Stata file per table and the Excel workbook."""
+    return sorted([*map(dta_path, schema.tables), workbook_path(schema)])
+
+
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the git repository")
 def test_the_release_holds_only_committed_files(schema):
-    """git, not our own globbing, says what the repository holds: every shipped file is tracked,
-    and every tracked data, article and annotation file is shipped."""
+    """git, not our own globbing, says what the repository holds: every shipped file is tracked but
+    the Stata and Excel files the release makes, and every tracked data, article and annotation file
+    is shipped."""
     tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\n"))
     _, data = archive(ROOT, schema)
     shipped = names(data) - {"SHA256SUMS"}
-    assert sorted(shipped - tracked) == []
+    assert sorted(shipped - tracked) == release_made(schema)
     assert sorted(n for n in tracked if n.startswith(("data/", "articles/", "annotations/")) and n not in shipped) == []
 
 
@@ -204,6 +212,14 @@ def test_published_files_that_differ_from_the_build_refuse_the_release(tmp_path,
     for rel in ("data/events.csv", "data/quotes.parquet", "docs/codebook.md"):
         assert rel in message
     assert "make data" in message
+
+
+def test_the_release_makes_stata_and_excel_afresh_whatever_old_copies_lie_on_disk(tmp_path, schema, release_zip):
+    tree = release_tree(tmp_path)
+    for rel in release_made(schema):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(b"an old copy\n")
+    assert archive(tree, schema)[1] == release_zip.read_bytes()
 
 
 def test_a_missing_declared_file_refuses_the_release(tmp_path, schema):
@@ -448,8 +464,6 @@ def test_the_archive_stands_alone_for_every_tool(tmp_path, good, schema):
     from frictionless import Package, formats
 
     from noncoop import load
-    from noncoop.excel import workbook_path
-    from noncoop.stata import dta_path
 
     top, entries = good
     expected = {"README.md", "docs/codebook.md", "docs/datasheet.md", "LICENSE", "CITATION.cff", ".zenodo.json",

@@ -5,7 +5,8 @@
 
 The version lives only in VERSION; `schemas/package.yaml` holds the rest of the release
 metadata. A release holds exactly the outputs of a fresh validated build, taken from the build
-itself (and refused when the published files on disk differ from them), the articles and
+itself (and refused when the published files on disk differ from them), the Stata and Excel
+files rendered from that build's tables (only the release holds them), the articles and
 annotation files that build read, and the hand-written files of HAND_WRITTEN: never a symbolic
 link, never a stray file. The archive is byte-reproducible: sorted entries, fixed timestamps and
 permissions, pinned compression. Its top folder `<name>-<version>/` holds a `SHA256SUMS` of every
@@ -29,11 +30,13 @@ import sys
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 from .errors import BuildError, Location, Problems
+from .excel import render_excel
 from .read import safe_path
 from .schema import PROJECT, SCHEMA_FILES, Schema, SchemaDefinitionError, load_schema
+from .stata import render_stata
 from .write import build_lock
 
 # The hand-written files every release ships, besides the build's outputs and the articles and
@@ -101,9 +104,17 @@ def zenodo_json(schema: Schema) -> str:
     return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
 
+def release_formats(schema: Schema, frames: dict) -> Iterator[tuple[str, bytes]]:
+    """The formats only the release holds, as (path, bytes): a Stata file per table and the Excel
+    workbook, rendered from the build's frames (the repository does not publish them)."""
+    yield from render_stata(schema, frames)
+    yield from render_excel(schema, frames)
+
+
 def contents(root: Path, schema: Schema) -> dict[str, bytes]:
     """Every file of the release by relative path: the outputs of a fresh build of `root` (BuildError
-    when its inputs are invalid), the inputs it read and HAND_WRITTEN. ReleaseError when a published
+    when its inputs are invalid) and the Stata and Excel files made from its frames, the inputs it
+    read and HAND_WRITTEN. ReleaseError when a published
     file differs from its output, or a file is missing, not regular, or behind a symbolic link."""
     from .cli import build  # imported here: cli imports this module for the citation files
     frames, outputs = build(root, schema)
@@ -112,6 +123,7 @@ def contents(root: Path, schema: Schema) -> dict[str, bytes]:
     if stale:
         raise ReleaseError(f"published files differ from what the inputs produce: {', '.join(stale)}; "
                            "run make data and commit")
+    files.update(release_formats(schema, frames))
     sources = frames["sources"]
     read = [*(f"annotations/{kind}.yaml" for kind in ("actors", "places")), *sources["path"].tolist(),
             *(f"annotations/{source_id}.yaml" for source_id in sources["source_id"].tolist())]
