@@ -3,6 +3,7 @@ release archive; those that read the Stata or Excel files, which only the releas
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -51,3 +52,16 @@ def test_the_documented_build_command_works_outside_the_virtual_environment(tree
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("check passed")
+
+
+def test_the_documented_unzip_and_sha256sum_check_a_release(release_zip, tmp_path):
+    """README's by-hand check of a release: `unzip -d` into a folder of its own, then `sha256sum -c`."""
+    block = next(b for b in re.findall(r"^```sh\n(.*?)^```", README, re.M | re.S) if "unzip" in b)
+    if shutil.which("unzip") is None:
+        pytest.skip("unzip not installed (Debian unzip)")
+    shutil.copy(release_zip, tmp_path)
+    version = (ROOT / "VERSION").read_text().strip()
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", block.replace("<version>", version)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stdout.count(": OK\n") == len((tmp_path / "release/SHA256SUMS").read_text().splitlines())
