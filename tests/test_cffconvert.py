@@ -20,7 +20,8 @@ from conftest import ROOT, unavailable
 from noncoop.release import citation_cff
 
 CFFCONVERT = "cffconvert==2.0.0"
-CACHE = Path(tempfile.gettempdir()) / "noncoop-test-tools" / f"{CFFCONVERT.replace('==', '-')}-py{sys.version_info[0]}{sys.version_info[1]}"
+CACHE = (Path(tempfile.gettempdir()) / "noncoop-test-tools"
+         / f"{CFFCONVERT.replace('==', '-')}-py{sys.version_info[0]}{sys.version_info[1]}")
 
 
 def _install(venv: Path) -> str:

@@ -1,7 +1,7 @@
 """Release stage: citation files from the release metadata, and a verifiable release archive.
 
     python -m noncoop.release build [--root DIR] [--out dist]   # dist/<name>-<version>.zip
-    python -m noncoop.release verify PATH                        # the zip, or the folder it was unpacked into
+    python -m noncoop.release verify PATH                        # the zip, or the folder it unpacks into
 
 The version lives only in VERSION; `schemas/package.yaml` holds the rest of the release
 metadata. A release holds exactly the outputs of a fresh validated build, taken from the build
@@ -15,8 +15,8 @@ repository (datapackage.json at the root, so `frictionless.Package(<zip>)` reads
 
 `verify` trusts nothing it is given (docs/security.md): it checks every file against SHA256SUMS
 and every resource against the `hash` and `bytes` of the release's own datapackage.json, refuses
-links, duplicate, absolute and `..` entries, streams each file within size
-limits, and says in one line why any malformed input cannot be checked.
+links, duplicate, absolute and `..` entries, streams each file within size limits, and says in
+one line why any malformed input cannot be checked.
 """
 from __future__ import annotations
 
@@ -115,8 +115,8 @@ def release_formats(schema: Schema, frames: dict) -> Iterator[tuple[str, bytes]]
 def contents(root: Path, schema: Schema) -> dict[str, bytes]:
     """Every file of the release by relative path: the outputs of a fresh build of `root` (BuildError
     when its inputs are invalid) and the Stata and Excel files made from its frames, the inputs it
-    read and HAND_WRITTEN. ReleaseError when a published
-    file differs from its output, or a file is missing, not regular, or behind a symbolic link."""
+    read and HAND_WRITTEN. ReleaseError when a published file differs from its output, or a file is
+    missing, not regular, or behind a symbolic link."""
     from .cli import build  # imported here: cli imports this module for the citation files
     frames, outputs = build(root, schema)
     files = dict(outputs)
