@@ -1,9 +1,11 @@
 """Shared fixtures: the project, its schema, and scratch copies of the tree to build in."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,33 @@ PUBLISHED = ["data", "datapackage.json", "croissant.json", "docs/codebook.md", "
 @pytest.fixture(scope="session")
 def schema():
     return load_schema()
+
+
+def unavailable(reason: str) -> None:
+    """A tool a test needs is missing: the test fails where CI=true (CI installs every tool it needs
+    with pip), and is skipped, with the reason, elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true requires it")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def release_zip(tmp_path_factory, schema) -> Path:
+    """This repository's release archive, built once per test session as `make release` builds it."""
+    from noncoop.release import archive
+    name, data = archive(ROOT, schema)
+    path = tmp_path_factory.mktemp("release") / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def release_folder(release_zip) -> Path:
+    """The release archive unpacked (`unzip -d`): the folder holding its datapackage.json and SHA256SUMS."""
+    folder = release_zip.parent / "unpacked"
+    with zipfile.ZipFile(release_zip) as zf:
+        zf.extractall(folder)
+    return folder
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -22,6 +22,21 @@ def test_check_passes_and_writes_nothing(tree):
     assert snapshot(tree) == before
 
 
+def test_old_stata_and_excel_copies_are_neither_checked_nor_touched(tree, schema):
+    """The build once published data/stata/ and data/excel/; only the release makes them now. A user's
+    old copies, stale ones too, neither fail the check nor are rewritten or deleted by the build."""
+    from noncoop.excel import workbook_path
+    from noncoop.stata import dta_path
+    old = [dta_path("events"), workbook_path(schema)]
+    for rel in old:
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(b"an old copy\n")
+    for args in (("--check",), ()):
+        result = run_build(tree, *args)
+        assert result.returncode == 0, result.stderr
+    assert [(tree / rel).read_bytes() for rel in old] == [b"an old copy\n"] * len(old)
+
+
 def test_usage_error_exits_2(tree):
     result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--no-such-option"], capture_output=True, text=True)
     assert result.returncode == 2

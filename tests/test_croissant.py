@@ -49,7 +49,7 @@ def test_every_foreign_key_is_a_reference():
 def dataset(tmp_path_factory):
     folder = tmp_path_factory.mktemp("croissant")  # mlcroissant may write beside the document
     shutil.copy(ROOT / "croissant.json", folder / "croissant.json")
-    shutil.copytree(ROOT / "data", folder / "data", ignore=shutil.ignore_patterns("*.parquet", "stata", "excel"))
+    shutil.copytree(ROOT / "data", folder / "data", ignore=shutil.ignore_patterns("*.parquet"))
     return mlc.Dataset(jsonld=str(folder / "croissant.json"))
 
 

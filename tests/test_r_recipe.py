@@ -1,6 +1,6 @@
-"""README's R recipe, run by R itself (Debian's r-base-core, readr, jsonlite, haven): every column
-typed from datapackage.json, the Stata files read by haven. Skipped, with the reason, where R or
-one of those packages is not installed (.ci/run installs them)."""
+"""README's R recipe, run by R itself (Debian's r-base-core, readr, jsonlite, haven) in the unpacked
+release archive: every column typed from datapackage.json, the release's Stata files read by haven.
+Skipped, with the reason, where R or one of those packages is not installed (.ci/run installs them)."""
 from __future__ import annotations
 
 import json
@@ -33,9 +33,9 @@ def rscript():
     return RSCRIPT
 
 
-def _r_checks() -> str:
-    """stopifnot() lines for every events column, generated from the descriptor."""
-    resource = next(r for r in json.loads((ROOT / "datapackage.json").read_text())["resources"] if r["name"] == "events")
+def _r_checks(folder) -> str:
+    """stopifnot() lines for every events column, generated from the descriptor in `folder`."""
+    resource = next(r for r in json.loads((folder / "datapackage.json").read_text())["resources"] if r["name"] == "events")
     checks = []
     for f in resource["schema"]["fields"]:
         column = f"events[[\"{f['name']}\"]]"
@@ -57,9 +57,9 @@ def test_readme_has_an_r_recipe():
     assert len(R_BLOCKS) == 1
 
 
-def test_readme_r_recipe_types_every_column(rscript, tmp_path):
+def test_readme_r_recipe_types_every_column(rscript, tmp_path, release_folder):
     script = tmp_path / "recipe.R"
-    script.write_text(R_BLOCKS[0] + "\n" + _r_checks(), encoding="utf-8")
-    result = subprocess.run([rscript, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    script.write_text(R_BLOCKS[0] + "\n" + _r_checks(release_folder), encoding="utf-8")
+    result = subprocess.run([rscript, str(script)], cwd=release_folder, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "R recipe ok" in result.stdout

@@ -1,6 +1,7 @@
-"""The Stata and Excel files, read back with tools nobody here wrote (pyreadstat, openpyxl), cell
-by cell against the published CSV: Stata dates and 0/1 booleans with labels, value labels in
-codebook order, variable labels within Stata's limit, real Excel dates and booleans, text intact."""
+"""The Stata and Excel files of the release archive (only the release holds them), read back with
+tools nobody here wrote (pyreadstat, openpyxl, LibreOffice), cell by cell against the release's CSV:
+Stata dates and 0/1 booleans with labels, value labels in codebook order, variable labels within
+Stata's limit, real Excel dates and booleans, text intact."""
 from __future__ import annotations
 
 import csv
@@ -14,17 +15,26 @@ import openpyxl
 import pyreadstat
 import pytest
 
-from conftest import ROOT
+from noncoop.excel import workbook_path
 from noncoop.schema import load_schema
-from noncoop.stata import LABEL_LIMIT, label
+from noncoop.stata import LABEL_LIMIT, dta_path, label
 
 SCHEMA = load_schema()
-WORKBOOK = ROOT / "data" / "excel" / f"{SCHEMA.package['name']}.xlsx"
 
 
-def _csv(table: str) -> list[dict[str, str]]:
-    with (ROOT / "data" / f"{table}.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+@pytest.fixture(scope="module")
+def workbook(release_folder):
+    return release_folder / workbook_path(SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def rows(release_folder):
+    """Every table of the release as its CSV rows."""
+    tables = {}
+    for name in SCHEMA.tables:
+        with (release_folder / "data" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            tables[name] = list(csv.DictReader(handle))
+    return tables
 
 
 def _text(value) -> str:
@@ -43,12 +53,11 @@ def _text(value) -> str:
 
 
 @pytest.mark.parametrize("name", list(SCHEMA.tables))
-def test_stata_file_reads_back_as_the_csv_with_labels(name):
-    table = SCHEMA.tables[name]
-    frame, meta = pyreadstat.read_dta(str(ROOT / "data" / "stata" / f"{name}.dta"), apply_value_formats=False)
+def test_stata_file_reads_back_as_the_csv_with_labels(release_folder, rows, name):
+    table, rows = SCHEMA.tables[name], rows[name]
+    frame, meta = pyreadstat.read_dta(str(release_folder / dta_path(name)), apply_value_formats=False)
     assert list(frame.columns) == table.columns  # no name renamed, empty columns kept
     assert meta.file_label == label(table.title)
-    rows = _csv(name)
     assert len(frame) == len(rows)
     for f in table.fields:
         labels = meta.variable_value_labels.get(f.name)
@@ -76,8 +85,8 @@ def test_variable_labels_keep_within_stata_limit_and_say_where_cut():
 
 
 @pytest.fixture(scope="module")
-def book():
-    return openpyxl.load_workbook(WORKBOOK, read_only=False)
+def book(workbook):
+    return openpyxl.load_workbook(workbook, read_only=False)
 
 
 def test_workbook_has_a_sheet_per_table_then_codebook_and_codes(book):
@@ -89,8 +98,8 @@ def test_workbook_has_a_sheet_per_table_then_codebook_and_codes(book):
 
 
 @pytest.mark.parametrize("name", list(SCHEMA.tables))
-def test_workbook_sheet_equals_the_csv_with_typed_cells(book, name):
-    table, sheet, rows = SCHEMA.tables[name], book[name], _csv(name)
+def test_workbook_sheet_equals_the_csv_with_typed_cells(book, rows, name):
+    table, sheet, rows = SCHEMA.tables[name], book[name], rows[name]
     cells = list(sheet.iter_rows())
     assert [c.value for c in cells[0]] == table.columns
     assert len(cells) - 1 == len(rows)
@@ -109,19 +118,19 @@ def test_workbook_sheet_equals_the_csv_with_typed_cells(book, name):
                 assert cell.data_type == "s", cell.coordinate  # never a formula, a link or a number
 
 
-def test_workbook_keeps_typographic_characters():
-    texts = "".join(row for t in SCHEMA.tables for r in _csv(t) for row in r.values())
+def test_workbook_keeps_typographic_characters(workbook, rows):
+    texts = "".join(cell for table in rows.values() for row in table for cell in row.values())
     typographic = {c for c in texts if ord(c) > 127}
     assert {"’", "“", "”", "—"} & typographic  # the data has them ...
-    shared = zipfile.ZipFile(WORKBOOK).read("xl/sharedStrings.xml").decode("utf-8")
+    shared = zipfile.ZipFile(workbook).read("xl/sharedStrings.xml").decode("utf-8")
     assert all(c in shared for c in typographic)  # ... and the workbook keeps every one
 
 
-def test_workbook_members_and_dates_are_fixed():
-    with zipfile.ZipFile(WORKBOOK) as archive:
+def test_workbook_members_and_dates_are_fixed(workbook):
+    with zipfile.ZipFile(workbook) as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     created = datetime.datetime.fromisoformat(SCHEMA.package["created"].replace("Z", "+00:00")).replace(tzinfo=None)
-    properties = openpyxl.load_workbook(WORKBOOK, read_only=True).properties
+    properties = openpyxl.load_workbook(workbook, read_only=True).properties
     assert properties.created == created and properties.modified == created
 
 
@@ -135,20 +144,20 @@ def _same_cell(shown: str, expected: str) -> bool:
         return shown == expected
 
 
-def test_libreoffice_reads_every_sheet_as_the_csv(tmp_path):
+def test_libreoffice_reads_every_sheet_as_the_csv(tmp_path, workbook, rows):
     soffice = shutil.which("soffice")
     if soffice is None:
         pytest.skip("LibreOffice not installed (Debian libreoffice-calc-nogui)")
     # every sheet to UTF-8 CSV (filter options: separator, quote, UTF-8, ..., all sheets)
     options = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
     result = subprocess.run([soffice, "--headless", "--norestore", "--convert-to", options, "--outdir", str(tmp_path),
-                             str(WORKBOOK)], env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True,
+                             str(workbook)], env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
     for name in SCHEMA.tables:
-        with (tmp_path / f"{WORKBOOK.stem}-{name}.csv").open(encoding="utf-8", newline="") as handle:
+        with (tmp_path / f"{workbook.stem}-{name}.csv").open(encoding="utf-8", newline="") as handle:
             shown = list(csv.DictReader(handle))
-        expected = _csv(name)
+        expected = rows[name]
         assert len(shown) == len(expected)
         for got, want in zip(shown, expected):
             bad = [c for c in want if not _same_cell(got[c], want[c])]

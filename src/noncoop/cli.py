@@ -23,7 +23,6 @@ from .cache import Cache, code_digest, combined, sha256, tree_digest
 from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, Problem, github_annotations
-from .excel import render_excel, workbook_path
 from .package import descriptor_bytes, digest
 from .read import link_on_path
 from .record import Fingerprint, fingerprint, known_differences, save
@@ -32,7 +31,6 @@ from .resolve import resolve
 from .scaffold import completeness_notes, new_article
 from .schema import PROJECT, Schema, load_schema
 from .show import reference_notes, show
-from .stata import dta_path, render_stata
 from .tables import build_frames
 from .validate import validate_package, validate_tables
 from .viewer import page_path, render_viewer
@@ -50,16 +48,15 @@ def json_schema_path(kind: str) -> str:
 
 
 def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-    """Every published file as (path, bytes), one at a time: tables, descriptor, Croissant, Stata and Excel, review viewer
-    pages, README.md's generated table overview, codebook, citation files, annotation JSON Schemas."""
+    """Every published file as (path, bytes), one at a time: tables, descriptor, Croissant, review viewer pages,
+    README.md's generated table overview, codebook, citation files, annotation JSON Schemas. (The Stata and
+    Excel files are made by the release, release.py, from the same frames: the repository does not hold them.)"""
     digests = {}
     for rel, data in render_tables(schema, frames):
         digests[rel] = digest(data)
         yield rel, data
     yield DESCRIPTOR, descriptor_bytes(schema, digests)
     yield CROISSANT, croissant_bytes(schema, digests)
-    yield from render_stata(schema, frames)
-    yield from render_excel(schema, frames)
     yield from render_viewer(schema, frames, texts)
     readme = root / README
     if readme.is_file():
@@ -90,8 +87,8 @@ class OutputSet:
 
 
 def output_set(schema: Schema) -> OutputSet:
-    fixed = {DESCRIPTOR, CROISSANT, README, CODEBOOK, CITATION, ZENODO, page_path("index"), workbook_path(schema)}
-    fixed |= {path for name in schema.tables for path in (*table_paths(name), dta_path(name))}
+    fixed = {DESCRIPTOR, CROISSANT, README, CODEBOOK, CITATION, ZENODO, page_path("index")}
+    fixed |= {path for name in schema.tables for path in table_paths(name)}
     fixed |= {json_schema_path(k) for k in KINDS}
     return OutputSet(frozenset(fixed), re.compile(schema.fields["source_id"].pattern))
 

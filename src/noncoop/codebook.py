@@ -50,9 +50,10 @@ def codebook(schema: Schema) -> str:
            f"Version {meta['version']}. Generated from `schemas/` by `python build.py`; do not edit by hand.", "",
            "Missing values are empty cells (CSV) or nulls (Parquet). Offsets are 0-based Unicode code point",
            "indices, end-exclusive. Dates are ISO 8601; an uncertain date is an interval with a precision.", "",
-           "The same tables are published as CSV and Parquet (`data/`), Stata (`data/stata/<table>.dta`: coded",
-           "columns and booleans as labelled integers, variable labels cut at 80 characters) and one Excel",
-           "workbook (`data/excel/`, with this codebook as its `codebook` and `codes` sheets).", "",
+           "The tables are published as CSV and Parquet (`data/`). The release archive (`make release`) also",
+           "holds them as Stata files (`data/stata/<table>.dta`: coded columns and booleans as labelled",
+           "integers, variable labels cut at 80 characters) and one Excel workbook (`data/excel/`, with this",
+           "codebook as its `codebook` and `codes` sheets).", "",
            "## Tables", "", "| table | rows are | primary key |", "|---|---|---|"]
     for t in schema.tables.values():
         out.append(f"| [`{t.name}`](#table-{t.name.replace('_', '-')}) | {_cell(t.description)} | "

@@ -1,4 +1,5 @@
-"""Excel stage: `data/excel/<package>.xlsx`, one workbook derived from `schemas/`.
+"""Excel stage: `data/excel/<package>.xlsx`, one workbook derived from `schemas/`; made by the release
+(release.py), not by the build: the repository does not hold it.
 
 A sheet per table (header row frozen and filterable), then `codebook` (every column of every
 table with its type, requirement, codes and description) and `codes` (every code with its

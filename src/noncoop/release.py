@@ -1,20 +1,22 @@
 """Release stage: citation files from the release metadata, and a verifiable release archive.
 
     python -m noncoop.release build [--root DIR] [--out dist]   # dist/<name>-<version>.zip
-    python -m noncoop.release verify PATH                        # the zip, or its unpacked top folder
+    python -m noncoop.release verify PATH                        # the zip, or the folder it unpacks into
 
 The version lives only in VERSION; `schemas/package.yaml` holds the rest of the release
 metadata. A release holds exactly the outputs of a fresh validated build, taken from the build
-itself (and refused when the published files on disk differ from them), the articles and
+itself (and refused when the published files on disk differ from them), the Stata and Excel
+files rendered from that build's tables (only the release holds them), the articles and
 annotation files that build read, and the hand-written files of HAND_WRITTEN: never a symbolic
 link, never a stray file. The archive is byte-reproducible: sorted entries, fixed timestamps and
-permissions, pinned compression. Its top folder `<name>-<version>/` holds a `SHA256SUMS` of every
-other file (`sha256sum -c SHA256SUMS` works too).
+permissions, pinned compression. It is flat: every entry sits at the archive's root, as in the
+repository (datapackage.json at the root, so `frictionless.Package(<zip>)` reads it), with a
+`SHA256SUMS` of every other file (`unzip -d <folder>`, then `sha256sum -c SHA256SUMS` in it).
 
 `verify` trusts nothing it is given (docs/security.md): it checks every file against SHA256SUMS
 and every resource against the `hash` and `bytes` of the release's own datapackage.json, refuses
-links, duplicate, absolute, `..` and out-of-folder entries, streams each file within size
-limits, and says in one line why any malformed input cannot be checked.
+links, duplicate, absolute and `..` entries, streams each file within size limits, and says in
+one line why any malformed input cannot be checked.
 """
 from __future__ import annotations
 
@@ -29,11 +31,13 @@ import sys
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 from .errors import BuildError, Location, Problems
+from .excel import render_excel
 from .read import safe_path
 from .schema import PROJECT, SCHEMA_FILES, Schema, SchemaDefinitionError, load_schema
+from .stata import render_stata
 from .write import build_lock
 
 # The hand-written files every release ships, besides the build's outputs and the articles and
@@ -101,10 +105,18 @@ def zenodo_json(schema: Schema) -> str:
     return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
 
 
+def release_formats(schema: Schema, frames: dict) -> Iterator[tuple[str, bytes]]:
+    """The formats only the release holds, as (path, bytes): a Stata file per table and the Excel
+    workbook, rendered from the build's frames (the repository does not publish them)."""
+    yield from render_stata(schema, frames)
+    yield from render_excel(schema, frames)
+
+
 def contents(root: Path, schema: Schema) -> dict[str, bytes]:
     """Every file of the release by relative path: the outputs of a fresh build of `root` (BuildError
-    when its inputs are invalid), the inputs it read and HAND_WRITTEN. ReleaseError when a published
-    file differs from its output, or a file is missing, not regular, or behind a symbolic link."""
+    when its inputs are invalid) and the Stata and Excel files made from its frames, the inputs it
+    read and HAND_WRITTEN. ReleaseError when a published file differs from its output, or a file is
+    missing, not regular, or behind a symbolic link."""
     from .cli import build  # imported here: cli imports this module for the citation files
     frames, outputs = build(root, schema)
     files = dict(outputs)
@@ -112,6 +124,7 @@ def contents(root: Path, schema: Schema) -> dict[str, bytes]:
     if stale:
         raise ReleaseError(f"published files differ from what the inputs produce: {', '.join(stale)}; "
                            "run make data and commit")
+    files.update(release_formats(schema, frames))
     sources = frames["sources"]
     read = [*(f"annotations/{kind}.yaml" for kind in ("actors", "places")), *sources["path"].tolist(),
             *(f"annotations/{source_id}.yaml" for source_id in sources["source_id"].tolist())]
@@ -144,19 +157,18 @@ def _disk(root: Path, rel: str) -> bytes | None:
 
 def archive(root: Path, schema: Schema) -> tuple[str, bytes]:
     """The release archive's file name and bytes (see `contents` for what it holds and refuses)."""
-    prefix = f"{schema.package['name']}-{schema.package['version']}"
     entries = contents(root, schema)
     entries["SHA256SUMS"] = "".join(f"{hashlib.sha256(data).hexdigest()}  {rel}\n"
                                     for rel, data in sorted(entries.items())).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for name in sorted(entries):
-            info = zipfile.ZipInfo(f"{prefix}/{name}", date_time=_EPOCH)
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
             zf.writestr(info, entries[name], compresslevel=9)
-    return f"{prefix}.zip", buffer.getvalue()
+    return f"{schema.package['name']}-{schema.package['version']}.zip", buffer.getvalue()
 
 
 class _Refused(Exception):
@@ -164,7 +176,7 @@ class _Refused(Exception):
 
 
 class _Release:
-    """A release's regular files (`files`: paths relative to its top folder), listed once their
+    """A release's regular files (`files`: paths relative to its root), listed once their
     names, types and declared sizes passed; their content is read only through `read`."""
 
     def __init__(self, sizes: dict[str, int]):
@@ -202,15 +214,12 @@ class _Zip(_Release):
         infos = zf.infolist()
         if not infos:
             raise _Refused("the archive is empty")
-        top = infos[0].filename.split("/", 1)[0]
         self._zf, self._infos = zf, {}
         for info in infos:
             name, mode = info.filename, info.external_attr >> 16
             why = _unsafe(name)
             if why:
                 raise _Refused(f"{name!r}: {why}")
-            if not name.startswith(top + "/"):
-                raise _Refused(f"{name}: outside the archive's single top folder {top}/")
             if stat.S_ISLNK(mode):
                 raise _Refused(f"{name}: a symbolic link")
             if info.is_dir():
@@ -221,15 +230,14 @@ class _Zip(_Release):
                 raise _Refused(f"{name}: not a regular file")
             if info.flag_bits & 0x1:
                 raise _Refused(f"{name}: encrypted")
-            rel = name[len(top) + 1:]
-            if rel in self._infos:
+            if name in self._infos:
                 raise _Refused(f"{name}: a duplicate entry")
-            self._infos[rel] = info
+            self._infos[name] = info
         for rel in self._infos:
             parts = rel.split("/")
             folders = ("/".join(parts[:i]) for i in range(1, len(parts)))
             if clash := next((folder for folder in folders if folder in self._infos), None):
-                raise _Refused(f"{top}/{clash}: both a file and a folder")
+                raise _Refused(f"{clash}: both a file and a folder")
         super().__init__({rel: info.file_size for rel, info in self._infos.items()})
 
     def _open(self, rel: str) -> IO[bytes]:
@@ -261,7 +269,7 @@ def _raise(error: OSError) -> None:
 
 
 def _unsafe(name: str) -> str:
-    """Why `name` cannot be a path inside the release's top folder ('' when it can)."""
+    """Why `name` cannot be a path inside the release ('' when it can)."""
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
         return "an absolute path"
     if "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
@@ -275,7 +283,7 @@ def _unsafe(name: str) -> str:
 
 
 def verify(path: Path) -> list[str]:
-    """Problems of a release (its zip, or its unpacked top folder); empty when it verifies."""
+    """Problems of a release (its zip, or the folder it was unpacked into); empty when it verifies."""
     try:
         if path.is_dir():
             return _check(_Folder(path))
@@ -292,10 +300,10 @@ def verify(path: Path) -> list[str]:
 
 def _check(release: _Release) -> list[str]:
     if "SHA256SUMS" not in release.files:
-        raise _Refused("no SHA256SUMS in the release's top folder")
+        raise _Refused("no SHA256SUMS at the release's root")
     listed = _sums(release.read("SHA256SUMS", keep=True)[2])
     if "datapackage.json" not in release.files:
-        raise _Refused("no datapackage.json in the release's top folder")
+        raise _Refused("no datapackage.json at the release's root")
     size, digest, data = release.read("datapackage.json", keep=True)
     described = _resources(data)
     found = {"datapackage.json": (size, digest)}

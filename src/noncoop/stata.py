@@ -1,4 +1,5 @@
-"""Stata stage: `data/stata/<table>.dta` (format 118, Unicode) for every table, derived from `schemas/`.
+"""Stata stage: `data/stata/<table>.dta` (format 118, Unicode) for every table, derived from `schemas/`;
+made by the release (release.py), not by the build: the repository does not hold them.
 
 Dates are Stata dates (`%td`), never datetimes; booleans are 0/1 with the value labels
 false/true; coded columns are integers whose value labels are the vocabulary's codes in codebook
