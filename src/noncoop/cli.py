@@ -57,7 +57,8 @@ def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterato
         yield rel, data
     yield DESCRIPTOR, descriptor_bytes(schema, digests)
     yield CROISSANT, croissant_bytes(schema, digests)
-    yield from render_viewer(schema, frames, texts)
+    with _collecting():  # each page leaves reference cycles (Jinja2's contexts) that only the collector frees
+        yield from render_viewer(schema, frames, texts)
     readme = root / README
     if readme.is_file():
         text = readme_with_tables(readme.read_text(encoding="utf-8"), schema, {n: len(df) for n, df in frames.items()})
@@ -117,6 +118,20 @@ def _without_cycle_collection():
         gc.freeze() if _PAUSED[0] else gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+@contextmanager
+def _collecting():
+    """Let the cycle collector run inside a `_without_cycle_collection` block: what is alive now is
+    frozen first, so collections walk only the objects made since."""
+    enabled = gc.isenabled()
+    gc.freeze()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not enabled:
+            gc.disable()
 
 
 class Stages:

@@ -500,12 +500,13 @@ def completeness_notes(root: Path, frames: dict, new_only: bool = True) -> list[
     published = set()
     if new_only and published_csv.is_file():
         published = {line.split(",", 1)[0] for line in published_csv.read_text(encoding="utf-8").splitlines()[1:]}
+    new = [source_id for source_id in frames["sources"]["source_id"] if source_id not in published]
+    if not new:
+        return []
     reg = registry(root)
     events, quotes, roles = frames["events"], frames["quotes"], frames["event_actors"]
     notes = []
-    for source_id in frames["sources"]["source_id"]:
-        if source_id in published:
-            continue
+    for source_id in new:
         rel = f"articles/{source_id}.txt"
         text = (root / rel).read_text(encoding="utf-8")
         own_quotes = quotes[quotes.source_id == source_id]

@@ -118,15 +118,20 @@ def reference_notes(root: Path, frames: dict[str, pd.DataFrame]) -> list[str]:
     known_links = set(zip(old_links["event_id"], old_links["linked_event_id"], old_links["link_type"]))
     known_quotes = set(zip(old_quotes["quote_id"], old_quotes["event_id"]))
     notes = []
-    for row in frames["event_links"].itertuples():
-        if (row.event_id, row.linked_event_id, row.link_type) not in known_links:
-            own = summary(frames, "events", row.event_id)
-            notes.append(_note(root, row.event_id, f"{row.event_id} (“{own}”) {row.link_type} {row.linked_event_id}",
-                               row.linked_event_id, frames))
-    for row in frames["quotes"].itertuples():
-        if isinstance(row.event_id, str) and (row.quote_id, row.event_id) not in known_quotes:
-            notes.append(_note(root, row.quote_id, f"{row.quote_id} is about {row.event_id}", row.event_id, frames))
+    links = frames["event_links"]
+    for event_id, linked, link_type in _values(links, "event_id", "linked_event_id", "link_type"):
+        if (event_id, linked, link_type) not in known_links:
+            own = summary(frames, "events", event_id)
+            notes.append(_note(root, event_id, f"{event_id} (“{own}”) {link_type} {linked}", linked, frames))
+    for quote_id, event_id in _values(frames["quotes"], "quote_id", "event_id"):
+        if isinstance(event_id, str) and (quote_id, event_id) not in known_quotes:
+            notes.append(_note(root, quote_id, f"{quote_id} is about {event_id}", event_id, frames))
     return notes
+
+
+def _values(df: pd.DataFrame, *columns: str):
+    """The rows of `columns` as tuples of plain Python values (missing: None), in row order."""
+    return zip(*(df[c].astype(object).where(df[c].notna(), None).tolist() for c in columns))
 
 
 def _note(root: Path, own_id: str, what: str, target: str, frames: dict) -> str:
