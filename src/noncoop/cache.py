@@ -117,6 +117,10 @@ class Cache:
     def _path(self, kind: str, key: str) -> Path:
         return self.folder / kind / key[:2] / key
 
+    def has(self, kind: str, key: str) -> bool:
+        """Whether an entry is stored (it may still fail its signature: `get` tells)."""
+        return self.key is not None and self._path(kind, key).is_file()
+
     def get(self, kind: str, key: str) -> Any | None:
         if self.key is None:
             return None

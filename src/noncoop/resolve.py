@@ -232,8 +232,8 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
     """Every article's piece in file order: from the cache where it holds one, else resolved,
     in worker processes when there are many (each article is independent of the others)."""
     keys = [_piece_key(root, schema, source_id) if cache else None for source_id, _ in files]
-    found = [cache.get("article", key) if key else None for key in keys]
-    missing = [(source_id, path, key) for (source_id, path), key, piece in zip(files, keys, found) if piece is None]
+    held = [key is not None and cache.has("article", key) for key in keys]  # loaded one at a time, below
+    missing = [(source_id, path, key) for (source_id, path), key, hit in zip(files, keys, held) if not hit]
     workers = min(len(os.sched_getaffinity(0)), len(missing) // _PER_WORKER)
     if workers > 1:
         global _WORK
@@ -248,8 +248,11 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
                   k is not None and k == _piece_key(root, schema, s)) if cache else (_piece(root, schema, s, p, validator), False)
                  for s, p, k in missing)
     try:
-        for (source_id, _), key, piece in zip(files, keys, found):
-            if piece is None:
+        for (source_id, path), key, hit in zip(files, keys, held):
+            piece = cache.get("article", key) if hit else None
+            if hit and not isinstance(piece, Piece):  # unreadable, or not signed by this user: resolved here
+                piece = _piece(root, schema, source_id, path, validator)
+            elif not hit:
                 piece, keep = next(fresh)
                 if isinstance(piece, bytes):
                     if keep:
