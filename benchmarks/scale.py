@@ -198,8 +198,9 @@ def _timed(command: list[str], cwd: Path | None = None, cores: int | None = None
     return float(seconds), float(rss), result.stderr
 
 
-FLOOR = ("import sys, yaml; from pathlib import Path; "
-         "[yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader) for p in sorted(Path(sys.argv[1]).glob('annotations/*.yaml'))]")
+FLOOR = ("import sys, yaml\nfrom pathlib import Path\n"  # each document is dropped as soon as it is loaded
+         "for path in sorted(Path(sys.argv[1]).glob('annotations/*.yaml')):\n"
+         "    yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)\n")
 
 
 def _edit_one(root: Path, n: int) -> tuple[Path, bytes]:
