@@ -109,9 +109,14 @@ def _edit_schema(tree: Path, rng: random.Random) -> str:
 
 
 def _edit_output(tree: Path, rng: random.Random) -> str:
-    pages = sorted((tree / "docs" / "viewer").glob("*.html"))
-    page = rng.choice(pages)
+    """Published files edited by hand: a table, a viewer page and README's generated overview."""
+    page = rng.choice(sorted((tree / "docs" / "viewer").glob("*.html")))
     page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>planted</p></body>", 1))
+    events = tree / "data" / "events.csv"
+    events.write_bytes(events.read_bytes() + b"\n")
+    readme = tree / "README.md"
+    readme.write_text(re.sub(r"^\| `sources` \| \d+ \|", "| `sources` | 999 |", readme.read_text(encoding="utf-8"),
+                             count=1, flags=re.M), encoding="utf-8")
     return f"output edit {page.name}"
 
 

@@ -59,10 +59,7 @@ def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterato
     yield CROISSANT, croissant_bytes(schema, digests)
     with _collecting():  # each page leaves reference cycles (Jinja2's contexts) that only the collector frees
         yield from render_viewer(schema, frames, texts)
-    readme = root / README
-    if readme.is_file():
-        text = readme_with_tables(readme.read_text(encoding="utf-8"), schema, {n: len(df) for n, df in frames.items()})
-        yield README, text.encode("utf-8")
+    yield from _readme(root, schema, {n: len(df) for n, df in frames.items()})
     yield CODEBOOK, codebook(schema).encode("utf-8")
     yield CITATION, citation_cff(schema).encode("utf-8")
     yield ZENODO, zenodo_json(schema).encode("utf-8")
@@ -391,6 +388,7 @@ def _outputs(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, 
 
 
 def _readme(root: Path, schema: Schema, counts: dict[str, int]) -> list[tuple[str, bytes]]:
+    """README.md with its generated table overview (README.md is both an input and an output)."""
     readme = root / README
     if not readme.is_file():
         return []
@@ -401,17 +399,15 @@ def _differences(root: Path, schema: Schema, verdict: Verdict, built: tuple | No
                  stages: Stages) -> tuple[list[str], str]:
     """The published files that differ from what the inputs produce, and how that is known:
     from a record of a build of the same tables (record.py), or by rendering every output."""
-    known = known_differences(cache, root, verdict.fingerprint, table_paths)
+    readme = dict(_readme(root, schema, verdict.counts))
+    known = known_differences(cache, root, verdict.fingerprint, table_paths, readme)
     if known is not None:
-        differ, how = known
-        readme = [rel for rel, data in _readme(root, schema, verdict.counts) if not unchanged(root / rel, data)]
-        return sorted(differ + readme), how
+        return known
     digests, differ = {}, []
     for rel, data in _outputs(root, schema, verdict, built, cache, stages):
         if link_on_path(root, rel) or not unchanged(root / rel, data):
             differ.append(rel)
-        elif rel != README:
-            digests[rel] = sha256(data)
+        digests[rel] = None if rel == README else sha256(data)
     if not differ:
         save(cache, root, verdict.fingerprint, digests)
     return differ, "render"
@@ -421,16 +417,15 @@ def _publish(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, 
              stages: Stages, pause) -> list[str]:
     """Publish what changed; when a record proves every output current, without rendering."""
     if built is None:
-        known = known_differences(cache, root, verdict.fingerprint, table_paths, trust_signatures=False)
-        readme = _readme(root, schema, verdict.counts)
-        if known is not None and not known[0] and all(unchanged(root / rel, data) for rel, data in readme):
+        known = known_differences(cache, root, verdict.fingerprint, table_paths,
+                                  dict(_readme(root, schema, verdict.counts)), trust_signatures=False)
+        if known is not None and not known[0]:
             return []
     digests = {}
 
     def recorded(outputs):
         for rel, data in outputs:
-            if rel != README:
-                digests[rel] = sha256(data)
+            digests[rel] = None if rel == README else sha256(data)
             yield rel, data
     written = publish(root, recorded(_outputs(root, schema, verdict, built, cache, stages)), allowed, pause)
     save(cache, root, verdict.fingerprint, digests)

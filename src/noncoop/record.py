@@ -1,12 +1,13 @@
 """What the published outputs were built from, so that a check need not render them again.
 
 `render()` is a pure function of the tables, the article texts, the schemas and the code, and
-README.md. Their `fingerprint` keys a signed cache entry (cache.py) that maps every output to
-the SHA-256 of its bytes: a build writes it after publishing, and a check that rendered every
-output and found them all equal to the published files writes it too. A later check with the
-same fingerprint compares the files on disk with those digests instead of rendering (a file whose
-size, times and inode are those recorded is not read again, as git does). README.md is both an
-input and an output, so it is always rendered (it is cheap) and never recorded.
+README.md. Their `fingerprint` keys a signed cache entry (cache.py) that maps every output, in
+the order `render()` yields them, to the SHA-256 of its bytes: a build writes it after
+publishing, and a check that rendered every output and found them all equal to the published
+files writes it too. A later check with the same fingerprint compares the files on disk with
+those digests instead of rendering (a file whose size, times and inode are those recorded is not
+read again, as git does). README.md is both an input and an output, so it is recorded without a
+digest and always rendered to compare (it is cheap).
 
 When no entry has the current fingerprint, the outputs on disk are those of the latest record,
 and only the data changed (same code and schemas), the outputs are stale for certain: every table
@@ -66,18 +67,27 @@ def _signature(path: Path) -> tuple | None:
 
 @dataclass
 class Record:
-    """The outputs a build made: path -> SHA-256, and the file signatures seen when recorded."""
+    """The outputs a build made, in order: path -> SHA-256 (None: compared by rendering it, see
+    `rendered`), and the file signatures seen when recorded."""
 
     fingerprint: Fingerprint
-    digests: dict[str, str]
+    digests: dict[str, str | None]
     signatures: dict[str, tuple | None] = field(default_factory=dict)
 
-    def differ(self, root: Path, trust_signatures: bool = True) -> list[str]:
-        """The recorded outputs whose file on disk is missing, a link, or not the recorded bytes
-        (with `trust_signatures`, a file whose signature is the recorded one is not read)."""
+    def differ(self, root: Path, rendered: dict[str, bytes] | None, trust_signatures: bool = True) -> list[str]:
+        """The recorded outputs whose file on disk is missing, a link, or not the recorded bytes (for
+        those without a digest: not the bytes in `rendered`, or skipped if it is None); with
+        `trust_signatures`, a file whose signature is the recorded one is not read."""
         differ = []
-        for rel, digest in sorted(self.digests.items()):
+        for rel, digest in self.digests.items():
             path = root / rel
+            if digest is None and rendered is None:
+                continue
+            if digest is None:
+                expected = rendered.get(rel)
+                if link_on_path(root, rel) or expected is None or not path.is_file() or path.read_bytes() != expected:
+                    differ.append(rel)
+                continue
             signature = _signature(path)
             if trust_signatures and signature is not None and signature == self.signatures.get(rel):
                 continue
@@ -86,24 +96,25 @@ class Record:
         return differ
 
 
-def save(cache: Cache, root: Path, fp: Fingerprint, digests: dict[str, str], keep: int = 20) -> None:
-    """Record `digests` (every output but README.md) as what `fp` produces, and as the latest."""
+def save(cache: Cache, root: Path, fp: Fingerprint, digests: dict[str, str | None], keep: int = 20) -> None:
+    """Record `digests` (every output, in render order) as what `fp` produces, and as the latest."""
     if not cache:
         return
-    record = Record(fp, digests, {rel: _signature(root / rel) for rel in digests})
+    record = Record(fp, digests, {rel: _signature(root / rel) for rel, digest in digests.items() if digest})
     cache.put("outputs", fp.key, record)
     cache.put("outputs", _LATEST, record)  # the newest entry: never pruned
     cache.prune("outputs", keep)
 
 
-def known_differences(cache: Cache, root: Path, fp: Fingerprint, table_paths,
+def known_differences(cache: Cache, root: Path, fp: Fingerprint, table_paths, rendered: dict[str, bytes],
                       trust_signatures: bool = True) -> tuple[list[str], str] | None:
-    """(outputs that differ, how this is known) without rendering, or None when only rendering can tell."""
+    """(outputs that differ, how this is known) without rendering more than `rendered` (the
+    outputs that are always rendered), or None when only rendering everything can tell."""
     record = cache.get("outputs", fp.key) if cache else None
     if isinstance(record, Record):
-        return record.differ(root, trust_signatures), "record"
+        return record.differ(root, rendered, trust_signatures), "record"
     latest = cache.get("outputs", _LATEST) if cache else None
-    if not isinstance(latest, Record) or latest.fingerprint.code != fp.code or latest.differ(root, trust_signatures):
+    if not isinstance(latest, Record) or latest.fingerprint.code != fp.code or latest.differ(root, None, trust_signatures):
         return None
     changed = sorted(name for name in set(fp.tables) | set(latest.fingerprint.tables)
                      if fp.tables.get(name) != latest.fingerprint.tables.get(name))
