@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import fastjsonschema
 from jsonschema import Draft7Validator
@@ -39,21 +39,18 @@ _PUNCTUATION = str.maketrans({**dict.fromkeys("'\u2018\u2019\u201a\u201c\u201d\u
                               "\u2013": "-", "\u2014": "-", "\u00a0": " "})  # any quote mark matches any other
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a row was written: a document and an item path; cells are located only when needed.
 
     A cell is at `path + (column,)` unless `cells` maps the column to another sub-path (`()`:
-    the item itself; `("evidence",)`: where offsets come from).
+    the item itself; `("evidence",)`: where offsets come from). A tuple: there is one per row, and
+    a cached article's are loaded several times faster than a dataclass's.
     """
 
     doc: Document | None
     path: tuple = ()
-    cells: dict[str, tuple] = field(default_factory=dict)
+    cells: dict[str, tuple] = {}  # never mutated
     file: str = ""
-
-    def __reduce__(self):  # pickled by its fields: several times faster to load than a frozen dataclass's state
-        return Origin, (self.doc, self.path, self.cells, self.file)
 
     def at(self, column: str) -> Location:
         if self.doc is None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from .errors import did_you_mean
 from .resolve import resolve
@@ -113,10 +115,8 @@ def reference_notes(root: Path, frames: dict[str, pd.DataFrame]) -> list[str]:
     published = {name: root / "data" / f"{name}.csv" for name in ("event_links", "quotes")}
     if not all(p.is_file() for p in published.values()):
         return []
-    old_links = pd.read_csv(published["event_links"], dtype=str, keep_default_na=False)
-    old_quotes = pd.read_csv(published["quotes"], dtype=str, keep_default_na=False)
-    known_links = set(zip(old_links["event_id"], old_links["linked_event_id"], old_links["link_type"]))
-    known_quotes = set(zip(old_quotes["quote_id"], old_quotes["event_id"]))
+    known_links = _published(published["event_links"], "event_id", "linked_event_id", "link_type")
+    known_quotes = _published(published["quotes"], "quote_id", "event_id")
     notes = []
     links = frames["event_links"]
     for event_id, linked, link_type in _values(links, "event_id", "linked_event_id", "link_type"):
@@ -127,6 +127,14 @@ def reference_notes(root: Path, frames: dict[str, pd.DataFrame]) -> list[str]:
         if isinstance(event_id, str) and (quote_id, event_id) not in known_quotes:
             notes.append(_note(root, quote_id, f"{quote_id} is about {event_id}", event_id, frames))
     return notes
+
+
+def _published(path: Path, *columns: str) -> set[tuple]:
+    """The rows of `columns` of a published CSV, as text (an empty cell: '')."""
+    table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                           convert_options=pacsv.ConvertOptions(include_columns=list(columns), strings_can_be_null=False,
+                                                                column_types=dict.fromkeys(columns, pa.string())))
+    return set(zip(*(table.column(c).to_pylist() for c in columns)))
 
 
 def _values(df: pd.DataFrame, *columns: str):
