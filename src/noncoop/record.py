@@ -30,7 +30,8 @@ _LATEST = "latest"
 
 
 def frame_digest(df: pd.DataFrame) -> str:
-    """The columns, dtypes, order and values of a table (a 64-bit hash per row, then SHA-256)."""
+    """The columns, dtypes, order and values of a table: pandas' 64-bit hash of each row (the same
+    for the same values however the frame was built), then SHA-256 of them all."""
     h = hashlib.sha256(repr([(c, str(t)) for c, t in df.dtypes.items()]).encode())
     h.update(len(df).to_bytes(8, "big"))
     if len(df):

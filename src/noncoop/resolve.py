@@ -167,7 +167,6 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
     return out, problems
 
 
-
 @dataclass
 class Piece:
     """What one article contributes: its rows (a Resolved of its own), its problems, and its text
@@ -212,16 +211,18 @@ def _document(rows: Resolved) -> Document | None:
 _WORK: tuple = ()  # (root, schema, validator) of the resolve that forked the workers
 
 
+def _resolved(root: Path, schema: Schema, validator: tuple, source_id: str, path: Path,
+              key: str | None) -> tuple[bytes, bool]:
+    """An article's piece, pickled, and whether its files still have the key they had when it was
+    looked up (else it is not cached: a file changed meanwhile)."""
+    piece = _piece(root, schema, source_id, path, validator)
+    return (pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL),
+            key is not None and key == _piece_key(root, schema, source_id))
+
+
 def _resolve_batch(batch: list[tuple[str, Path, str | None]]) -> list[tuple[bytes, bool]]:
-    """In a worker: each article's piece, pickled, and whether its files still have the key
-    they had when it was looked up (else it is not cached: a file changed meanwhile)."""
-    root, schema, validator = _WORK
-    done = []
-    for source_id, path, key in batch:
-        piece = _piece(root, schema, source_id, path, validator)
-        done.append((pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL),
-                     key is not None and key == _piece_key(root, schema, source_id)))
-    return done
+    """In a worker: `_resolved` for each article of the batch."""
+    return [_resolved(*_WORK, *item) for item in batch]
 
 
 def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator: tuple,
@@ -241,9 +242,8 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
         fresh = (item for done in pool.imap(_resolve_batch, batches) for item in done)
     else:
         pool = None
-        fresh = ((pickle.dumps(_piece(root, schema, s, p, validator), protocol=pickle.HIGHEST_PROTOCOL),
-                  k is not None and k == _piece_key(root, schema, s)) if cache else (_piece(root, schema, s, p, validator), False)
-                 for s, p, k in missing)
+        fresh = (_resolved(root, schema, validator, *item) if cache else (_piece(root, schema, *item[:2], validator), False)
+                 for item in missing)
     try:
         for (source_id, path), key, hit in zip(files, keys, held):
             piece = cache.get("article", key) if hit else None
