@@ -32,6 +32,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read a megabyte at a time (a planted huge file costs time, not memory)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def combined(*parts: str) -> str:
     """One digest of several (each part is length-prefixed, so no two lists collide)."""
     h = hashlib.sha256()
@@ -75,8 +84,7 @@ def tree_digest(root: Path, folder: str) -> str:
         if entry.is_symlink():
             parts += [entry.name, "(link)"]
         elif entry.is_file():
-            with open(entry.path, "rb") as f:
-                parts += [entry.name, sha256(f.read())]
+            parts += [entry.name, file_sha256(entry.path)]
         else:
             parts += [entry.name, "(other)"]
     return combined(*parts)

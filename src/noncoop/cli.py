@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 import pyarrow as pa
 
 from .annotation_schema import KINDS, annotation_json_schema
-from .cache import Cache, code_digest, combined, sha256, tree_digest
+from .cache import Cache, code_digest, combined, file_sha256, sha256, tree_digest
 from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, Problem, github_annotations
@@ -211,7 +211,7 @@ def _inputs_key(root: Path, schema: Schema) -> tuple[str, str]:
 
 
 def _file_digest(path: Path) -> str:
-    return sha256(path.read_bytes()) if path.is_file() and not path.is_symlink() else str(os.path.lexists(path))
+    return file_sha256(path) if path.is_file() and not path.is_symlink() else str(os.path.lexists(path))
 
 
 def main(argv: list[str] | None = None) -> int:
