@@ -55,7 +55,7 @@ def code_digest() -> str:
     """The build's code (every file of this package) and the versions of the libraries it uses."""
     parts = []
     for path in sorted(p for p in _PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        parts += [str(path.relative_to(_PACKAGE)), sha256(path.read_bytes())]
+        parts += [str(path.relative_to(_PACKAGE)), file_sha256(path)]
     for name in _LIBRARIES:
         try:
             parts += [name, metadata.version(name)]
@@ -69,7 +69,7 @@ def files_digest(folder: Path, names: Iterable[str]) -> str:
     parts = []
     for name in sorted(names):
         path = folder / name
-        parts += [name, sha256(path.read_bytes()) if path.is_file() else "(missing)"]
+        parts += [name, file_sha256(path) if path.is_file() else "(missing)"]
     return combined(*parts)
 
 

@@ -24,7 +24,6 @@ from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, Problem, github_annotations
 from .package import descriptor_bytes, digest
-from .read import link_on_path
 from .record import Fingerprint, fingerprint, known_differences, save
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
@@ -35,7 +34,7 @@ from .tables import build_frames
 from .validate import validate_package, validate_tables
 from .viewer import page_path, render_viewer
 from .write import (COMMIT, STAGING, LockTimeout, Refused, build_lock, publish, recover, render_tables,
-                    table_paths, unchanged)
+                    published_as, table_paths)
 
 DESCRIPTOR, README, CODEBOOK = "datapackage.json", "README.md", "docs/codebook.md"
 NOTE_TABLES = ("sources", "event_links", "quotes")  # the published tables the check's notes read
@@ -400,12 +399,12 @@ def _differences(root: Path, schema: Schema, verdict: Verdict, built: tuple | No
     """The published files that differ from what the inputs produce, and how that is known:
     from a record of a build of the same tables (record.py), or by rendering every output."""
     readme = dict(_readme(root, schema, verdict.counts))
-    known = known_differences(cache, root, verdict.fingerprint, table_paths, readme)
+    known = known_differences(cache, root, verdict.fingerprint, readme)
     if known is not None:
         return known
     digests, differ = {}, []
     for rel, data in _outputs(root, schema, verdict, built, cache, stages):
-        if link_on_path(root, rel) or not unchanged(root / rel, data):
+        if not published_as(root, rel, data):
             differ.append(rel)
         digests[rel] = None if rel == README else sha256(data)
     if not differ:
@@ -417,7 +416,7 @@ def _publish(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, 
              stages: Stages, pause) -> list[str]:
     """Publish what changed; when a record proves every output current, without rendering."""
     if built is None:
-        known = known_differences(cache, root, verdict.fingerprint, table_paths,
+        known = known_differences(cache, root, verdict.fingerprint,
                                   dict(_readme(root, schema, verdict.counts)), trust_signatures=False)
         if known is not None and not known[0]:
             return []

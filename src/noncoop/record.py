@@ -25,6 +25,7 @@ import pandas as pd
 
 from .cache import Cache, code_digest, combined, sha256
 from .read import link_on_path
+from .write import published_as, table_paths
 
 _LATEST = "latest"
 
@@ -85,8 +86,7 @@ class Record:
             if digest is None and rendered is None:
                 continue
             if digest is None:
-                expected = rendered.get(rel)
-                if link_on_path(root, rel) or expected is None or not path.is_file() or path.read_bytes() != expected:
+                if rel not in rendered or not published_as(root, rel, rendered[rel]):
                     differ.append(rel)
                 continue
             signature = _signature(path)
@@ -107,7 +107,7 @@ def save(cache: Cache, root: Path, fp: Fingerprint, digests: dict[str, str | Non
     cache.prune("outputs", keep)
 
 
-def known_differences(cache: Cache, root: Path, fp: Fingerprint, table_paths, rendered: dict[str, bytes],
+def known_differences(cache: Cache, root: Path, fp: Fingerprint, rendered: dict[str, bytes],
                       trust_signatures: bool = True) -> tuple[list[str], str] | None:
     """(outputs that differ, how this is known) without rendering more than `rendered` (the
     outputs that are always rendered), or None when only rendering everything can tell."""

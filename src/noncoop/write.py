@@ -121,6 +121,11 @@ def unchanged(path: Path, data: bytes) -> bool:
     return path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
 
 
+def published_as(root: Path, rel: str, data: bytes) -> bool:
+    """Whether `root/rel` is a regular file, behind no link, holding exactly `data`."""
+    return not link_on_path(root, rel) and unchanged(root / rel, data)
+
+
 class Refused(Exception):
     """Publishing would write through a link or outside the build's own outputs: nothing is written."""
 
