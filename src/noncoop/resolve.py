@@ -9,11 +9,11 @@ do not produce a second, misleading error.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import pickle
 import re
 import stat
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -26,6 +26,7 @@ from jsonschema import Draft7Validator
 from .annotation_schema import KINDS, annotation_json_schema
 from .characters import codepoint_difference, skeleton, unsafe_text
 from .cache import Cache, code_digest, combined, sha256
+from .cores import forked_map, workers_for
 from .errors import MISSING, Location, Problem, Problems, did_you_mean
 from .read import (MAX_ARTICLE_BYTES, MAX_YAML_BYTES, Article, Document, annotation_files, field_path, link_on_path,
                    load_yaml, read_article)
@@ -208,9 +209,6 @@ def _document(rows: Resolved) -> Document | None:
     return origin.doc if origin else next((ref[0] for ref in rows.loose_refs), None)
 
 
-_WORK: tuple = ()  # (root, schema, validator) of the resolve that forked the workers
-
-
 def _resolved(root: Path, schema: Schema, validator: tuple, source_id: str, path: Path,
               key: str | None) -> tuple[bytes, bool]:
     """An article's piece, pickled, and whether its files still have the key they had when it was
@@ -220,9 +218,10 @@ def _resolved(root: Path, schema: Schema, validator: tuple, source_id: str, path
             key is not None and key == _piece_key(root, schema, source_id))
 
 
-def _resolve_batch(batch: list[tuple[str, Path, str | None]]) -> list[tuple[bytes, bool]]:
+def _resolve_batch(root: Path, schema: Schema, validator: tuple,
+                   batch: list[tuple[str, Path, str | None]]) -> list[tuple[bytes, bool]]:
     """In a worker: `_resolved` for each article of the batch."""
-    return [_resolved(*_WORK, *item) for item in batch]
+    return [_resolved(root, schema, validator, *item) for item in batch]
 
 
 def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator: tuple,
@@ -232,19 +231,16 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
     keys = [_piece_key(root, schema, source_id) if cache else None for source_id, _ in files]
     held = [key is not None and cache.has("article", key) for key in keys]  # loaded one at a time, below
     missing = [(source_id, path, key) for (source_id, path), key, hit in zip(files, keys, held) if not hit]
-    workers = min(len(os.sched_getaffinity(0)), len(missing) // _PER_WORKER)
-    if workers > 1:
-        global _WORK
-        _WORK = (root, schema, validator)
-        size = max(1, min(_BATCH, len(missing) // (workers * 4)))
-        batches = [missing[i:i + size] for i in range(0, len(missing), size)]
-        pool = multiprocessing.get_context("fork").Pool(workers)
-        fresh = (item for done in pool.imap(_resolve_batch, batches) for item in done)
-    else:
-        pool = None
-        fresh = (_resolved(root, schema, validator, *item) if cache else (_piece(root, schema, *item[:2], validator), False)
-                 for item in missing)
-    try:
+    workers = workers_for(len(missing), _PER_WORKER)
+    with ExitStack() as stack:
+        if workers > 1:
+            size = max(1, min(_BATCH, len(missing) // (workers * 4)))
+            batches = [missing[i:i + size] for i in range(0, len(missing), size)]
+            done = stack.enter_context(forked_map(_resolve_batch, (root, schema, validator), batches, workers))
+            fresh = (item for batch in done for item in batch)
+        else:
+            fresh = (_resolved(root, schema, validator, *item) if cache
+                     else (_piece(root, schema, *item[:2], validator), False) for item in missing)
         for (source_id, path), key, hit in zip(files, keys, held):
             piece = cache.get("article", key) if hit else None
             if hit and not isinstance(piece, Piece):  # unreadable, or not signed by this user: resolved here
@@ -259,9 +255,6 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
             if doc is not None:  # the cache may have been made under another path to the project
                 doc.source = root / doc.file
             yield piece
-    finally:
-        if pool is not None:
-            pool.terminate()
     if missing:
         cache.prune("article", 2 * len(files) + 100)
 

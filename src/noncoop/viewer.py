@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import html
 import json
+from contextlib import nullcontext
 from datetime import date, timedelta
 from importlib import resources
-from typing import Iterator
+from typing import Any, Iterator
 
 import jinja2
 import pandas as pd
@@ -21,12 +22,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
 
+from .cores import forked_map, workers_for
 from .schema import Schema
 
 FOLDER = "docs/viewer/"
 AXIS = ("2022-01-01", "2022-12-31")  # the timeline's axis, first and last day
 LONG_PRECISIONS = ("range", "year")  # drawn hatched on the timeline
 ARTICLES_PER_BATCH = 200  # articles whose rows are turned into Python values at once
+PAGES_PER_WORKER = 64  # articles below which a worker process costs more than it saves
 TIMELINE_DETAIL_ARTICLES = 50  # above this the index timeline has one row per article, not per event
 
 
@@ -35,25 +38,41 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
 
     Rows are turned into Python values a batch of articles at a time, so memory does not grow
     with the corpus; cross-article facts (linked events, quoted events) are joined beforehand, by
-    column.
+    column. With many articles the batches are rendered on every core (in order: the same bytes).
     """
     codes = {f.name: {c: spec["definition"] for c, spec in schema.vocabularies[f.vocabulary].codes.items()}
              for t in ("events", "quotes") for f in schema.tables[t].fields if f.vocabulary}
     labels = {f.name: f.description for t in ("events", "quotes") for f in schema.tables[t].fields}
+    shared = _json({"codes": codes, "labels": labels})[:-1]  # the same on every page: encoded once
     sources = _records(frames["sources"], "source_id")
-    articles = _Articles(frames)
     detailed = len(sources) <= TIMELINE_DETAIL_ARTICLES
+    state = (shared, sources, _Articles(frames), texts, detailed)
+    workers = workers_for(len(sources), PAGES_PER_WORKER)
+    size = max(1, min(ARTICLES_PER_BATCH, -(-len(sources) // (4 * workers)))) if workers > 1 else ARTICLES_PER_BATCH
+    firsts = range(0, len(sources), size)
     timeline, counts = {}, {}
-    for first in range(0, len(sources), ARTICLES_PER_BATCH):
-        batch = sources[first:first + ARTICLES_PER_BATCH]
-        for source, own in zip(batch, articles.items([s["source_id"] for s in batch])):
-            sid = source["source_id"]
-            data = {"codes": codes, "labels": labels, "rows": own}
-            yield page_path(sid), _article_page(source, texts[sid], own, data).encode("utf-8")
-            events = [it["row"] for it in own.values() if it["table"] == "events"]
-            counts[sid] = (len(events), len(own) - len(events))
-            timeline[sid] = (_timeline_rows if detailed else _timeline_summary)(events)
+    with (forked_map(_pages, (*state, size), firsts, workers) if workers > 1
+          else nullcontext(_pages(*state, size, first) for first in firsts)) as batches:
+        for batch in batches:
+            for sid, page, count, line in batch:
+                yield page_path(sid), page
+                counts[sid], timeline[sid] = count, line
     yield page_path("index"), _index_page(schema, sources, counts, timeline, detailed).encode("utf-8")
+
+
+def _pages(shared: str, sources: list[dict], articles: _Articles, texts: dict[str, str], detailed: bool, size: int,
+           first: int) -> list[tuple[str, bytes, tuple[int, int], Any]]:
+    """The pages of the `size` articles from `first` on: (source_id, page, (events, quotes), its
+    timeline entry)."""
+    batch = sources[first:first + size]
+    out = []
+    for source, own in zip(batch, articles.items([s["source_id"] for s in batch])):
+        sid = source["source_id"]
+        data = Markup(f'{shared},"rows":{_json(own)}}}')  # = _json({"codes": .., "labels": .., "rows": own})
+        events = [it["row"] for it in own.values() if it["table"] == "events"]
+        out.append((sid, _article_page(source, texts[sid], own, data).encode("utf-8"),
+                    (len(events), len(own) - len(events)), (_timeline_rows if detailed else _timeline_summary)(events)))
+    return out
 
 
 def page_path(name: str) -> str:
@@ -219,7 +238,7 @@ def _source_heading(source: dict) -> tuple[str, str]:
 
 # --- pages ------------------------------------------------------------------------------------
 
-def _article_page(source: dict, text: str, items: dict[str, dict], data: dict) -> str:
+def _article_page(source: dict, text: str, items: dict[str, dict], data: Markup) -> str:
     title, facts = _source_heading(source)
     entries = {t: [_list_entry(i, it) for i, it in items.items() if it["table"] == t] for t in ("events", "quotes")}
     return _render("article.html.j2", title=title, facts=facts, events=entries["events"], quotes=entries["quotes"],
@@ -297,7 +316,6 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("noncoop", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, finalize=lambda v: v if hasattr(v, "__html__") else Markup(_esc(v)))
-    env.filters["json"] = lambda data: Markup(_json(data))
     static = resources.files("noncoop") / "static"
     env.globals.update(css=Markup(static.joinpath("viewer.css").read_text("utf-8")),
                        js=Markup(static.joinpath("viewer.js").read_text("utf-8")),

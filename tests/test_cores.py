@@ -1,0 +1,69 @@
+"""Work spread over several cores gives exactly what one process gives: the same rows, the same
+problems in the same order, the same pages byte for byte (results are taken in the tasks' order)."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import ROOT
+from noncoop import cores, resolve as resolve_module, viewer
+from noncoop.cache import Cache
+from noncoop.cli import _validated, Stages
+from noncoop.resolve import resolve
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import scale  # noqa: E402  (the benchmark's synthetic corpus)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cores") / "corpus"
+    scale.generate(root, 9, seed=3)
+    return root
+
+
+def _forced(monkeypatch, workers: int):
+    """Every stage that can use workers uses `workers` of them, whatever this machine has."""
+    monkeypatch.setattr(cores, "cores", lambda: workers)
+    monkeypatch.setattr(resolve_module, "_PER_WORKER", 1)
+    monkeypatch.setattr(viewer, "PAGES_PER_WORKER", 1)
+
+
+def _resolved(root, schema):
+    rows, problems = resolve(root, schema, Cache(root, enabled=False))
+    return rows.columns, [(o.doc and o.doc.file, o.path) for t in rows.origins for o in rows.origins[t]], \
+        [str(p) for p in problems.items]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_resolving_on_several_cores_gives_the_rows_and_problems_of_one(corpus, schema, tmp_path, monkeypatch, workers):
+    broken = tmp_path / "broken"
+    scale.generate(broken, 9, seed=3)
+    for name, old, new in (("syn000002.yaml", "event_type: ", "event_type: protestt"),
+                           ("syn000006.yaml", "evidence: ", "evidence: words not in the article ")):
+        path = broken / "annotations" / name
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    for root in (corpus, broken):
+        one = _resolved(root, schema)
+        _forced(monkeypatch, workers)
+        assert _resolved(root, schema) == one
+        monkeypatch.undo()
+    assert _resolved(broken, schema)[2], "the broken copy must have problems to compare"
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_viewer_pages_rendered_on_several_cores_are_byte_identical(corpus, schema, monkeypatch, workers):
+    frames, texts = _validated(corpus, schema, Stages(), Cache(corpus, enabled=False))
+    one = list(viewer.render_viewer(schema, frames, texts))
+    _forced(monkeypatch, workers)
+    assert list(viewer.render_viewer(schema, frames, texts)) == one
+    assert len(one) == 9 + 1
+
+
+def test_a_worker_s_exception_reaches_the_build(corpus, schema, monkeypatch):
+    frames, texts = _validated(corpus, schema, Stages(), Cache(corpus, enabled=False))
+    _forced(monkeypatch, 2)
+    monkeypatch.setattr(viewer, "_article_page", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        list(viewer.render_viewer(schema, frames, texts))
