@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
+AHEAD = 2  # tasks per worker handed out before their results are taken
 _JOB: list = [None]  # (function, state) of the map whose workers are running
 
 
@@ -27,11 +29,23 @@ def _call(task: Any) -> Any:
 @contextmanager
 def forked_map(function: Callable, state: tuple, tasks: Iterable, workers: int) -> Iterator[Iterator]:
     """`function(*state, task)` for each task, in the tasks' order, computed in `workers` forked
-    processes: they inherit `state` as it is (only tasks and results are pickled)."""
+    processes: they inherit `state` as it is (only tasks and results are pickled). At most
+    `AHEAD` tasks per worker are under way or waiting to be taken, so results that the caller has
+    not consumed yet do not pile up in memory."""
     _JOB[0] = (function, state)
     pool = multiprocessing.get_context("fork").Pool(workers)
     try:
-        yield pool.imap(_call, tasks)
+        yield _in_order(pool, iter(tasks), workers * AHEAD)
     finally:
         pool.terminate()
         _JOB[0] = None
+
+
+def _in_order(pool, tasks: Iterator, window: int) -> Iterator:
+    pending: deque = deque()
+    for task in tasks:
+        pending.append(pool.apply_async(_call, (task,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
