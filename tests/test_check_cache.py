@@ -177,3 +177,19 @@ def run_build_checked(tree: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "NONCOOP_CACHE")}
     return subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(tree), "--check"],
                           capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_a_project_moved_with_its_cache_locates_problems_in_its_own_files(tmp_path):
+    """Cached articles' rows point into their annotation files: after the project (and its cache)
+    moved, a problem found in them is located by reading the files where they are now."""
+    before = project_copy(tmp_path / "before")
+    assert run(before, "--check").returncode == 0
+    after = tmp_path / "after"
+    shutil.move(before, after)
+    registry = after / "annotations/actors.yaml"
+    registry.write_text(registry.read_text(encoding="utf-8").replace("actor_id: ru-government", "actor_id: ru-gov"),
+                        encoding="utf-8")
+    cached, cold = run(after, "--check"), run(after, "--check", "--no-cache")
+    assert cached.returncode == 1 and "ru-government" in cached.stderr, cached.stderr
+    assert re.search(rf"annotations/{ARTICLE}\.yaml:\d+:\d+", cached.stderr), cached.stderr
+    assert (cached.stdout, cached.stderr) == (cold.stdout, cold.stderr)

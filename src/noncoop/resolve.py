@@ -8,6 +8,7 @@ do not produce a second, misleading error.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import pickle
@@ -69,12 +70,77 @@ _PLACE_CELLS = {"latitude": ("geonames_id",), "longitude": ("geonames_id",), "ga
 
 
 @dataclass
+class _Packed:
+    """Row origins pickled: a few bytes a row instead of a tuple and its path (with 280,000 events
+    they took 170 MB), until a problem asks where a row was written."""
+
+    blob: bytes
+    count: int
+    root: Path | None = None  # the project the documents are read from (a cached block may come from another path)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def load(self) -> list[Origin]:
+        origins = pickle.loads(self.blob)
+        for origin in origins:
+            if origin.doc is not None and self.root is not None:
+                origin.doc.source = self.root / origin.doc.file
+        return origins
+
+
+class RowOrigins:
+    """The origins of one table's rows, in row order: blocks of origins, each article's packed."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []  # the first row of each block
+        self._blocks: list[list[Origin] | _Packed] = []
+        self._length = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def append(self, origin: Origin) -> None:
+        if not self._blocks or not isinstance(self._blocks[-1], list):
+            self._starts.append(self._length)
+            self._blocks.append([])
+        self._blocks[-1].append(origin)
+        self._length += 1
+
+    def extend(self, other: RowOrigins) -> None:
+        for block in other._blocks:
+            if len(block):
+                self._starts.append(self._length)
+                self._blocks.append(list(block) if isinstance(block, list) else block)
+                self._length += len(block)
+
+    def pack(self, root: Path | None = None) -> None:
+        """Pickle the unpacked blocks (one, for an article's rows); give every packed block `root`."""
+        for i, block in enumerate(self._blocks):
+            if isinstance(block, list):
+                self._blocks[i] = block = _Packed(pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL), len(block))
+            block.root = root
+
+    def __getitem__(self, row: int) -> Origin:
+        if not 0 <= row < self._length:
+            raise IndexError(row)
+        k = bisect.bisect_right(self._starts, row) - 1
+        block = self._blocks[k]
+        if isinstance(block, _Packed):
+            block = self._blocks[k] = block.load()
+        return block[row - self._starts[k]]
+
+    def __iter__(self) -> Iterator[Origin]:
+        return (self[row] for row in range(self._length))
+
+
+@dataclass
 class Resolved:
     """Rows per table (kept by column: a list of values per column, far smaller than a dict per
     row), the origin of every row, the articles, and what was left out."""
 
     columns: dict[str, dict[str, list]]
-    origins: dict[str, list[Origin]]
+    origins: dict[str, RowOrigins]
     articles: dict[str, Article] = field(default_factory=dict)
     skipped_ids: set[str] = field(default_factory=set)
     skipped_sources: set[str] = field(default_factory=set)
@@ -86,7 +152,7 @@ class Resolved:
     @classmethod
     def empty(cls, schema: Schema) -> Resolved:
         return cls({t: {c: [] for c in table.columns} for t, table in schema.tables.items()},
-                   {t: [] for t in schema.tables})
+                   {t: RowOrigins() for t in schema.tables})
 
     def add(self, table: str, row: dict[str, Any], origin: Origin) -> None:
         """Append a row; keys that are not columns of `table` are dropped."""
@@ -181,6 +247,8 @@ class Piece:
 def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple) -> Piece:
     rows, problems, texts = Resolved.empty(schema), Problems(), []
     _resolve_source(root, schema, source_id, path, validator, rows, problems, texts)
+    for origins in rows.origins.values():
+        origins.pack()
     return Piece(rows, problems.items, texts[0] if texts else None)
 
 
@@ -201,12 +269,6 @@ def _piece_key(root: Path, schema: Schema, source_id: str) -> str | None:
         except OSError:
             return None
     return combined(*parts)
-
-
-def _document(rows: Resolved) -> Document | None:
-    """The annotation document that an article's origins point into."""
-    origin = next((o for origins in rows.origins.values() for o in origins if o.doc is not None), None)
-    return origin.doc if origin else next((ref[0] for ref in rows.loose_refs), None)
 
 
 def _resolved(root: Path, schema: Schema, validator: tuple, source_id: str, path: Path,
@@ -251,8 +313,9 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
                     if keep:
                         cache.put_raw("article", key, piece)
                     piece = pickle.loads(piece)
-            doc = _document(piece.rows)
-            if doc is not None:  # the cache may have been made under another path to the project
+            for origins in piece.rows.origins.values():  # a cached piece may come from another path to the project
+                origins.pack(root)
+            for doc, *_ in piece.rows.loose_refs:
                 doc.source = root / doc.file
             yield piece
     if missing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from functools import partial
-from typing import Callable
+from typing import Callable, Sequence
 
 import pandas as pd
 import pandera.pandas as pa
@@ -38,7 +38,7 @@ from .read import field_path
 from .schema import Schema, Table
 from .tables import DTYPES
 
-Origins = dict[str, list]  # table -> per row an object whose .at(column) gives a Location
+Origins = dict[str, Sequence]  # table -> per row an object whose .at(column) gives a Location
 RuleFn = Callable[[pd.DataFrame, Schema], "pd.Series | dict[str, pd.Series]"]
 RULES: dict[str, RuleFn] = {}  # name -> ok-mask, or one ok-mask per column to blame
 

@@ -30,6 +30,7 @@ AXIS = ("2022-01-01", "2022-12-31")  # the timeline's axis, first and last day
 LONG_PRECISIONS = ("range", "year")  # drawn hatched on the timeline
 ARTICLES_PER_BATCH = 200  # articles whose rows are turned into Python values at once
 PAGES_PER_WORKER = 64  # articles below which a worker process costs more than it saves
+PAGES_PER_TASK = 32  # articles a worker renders per round trip (its pages wait in memory until taken)
 TIMELINE_DETAIL_ARTICLES = 50  # above this the index timeline has one row per article, not per event
 
 
@@ -48,7 +49,7 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
     detailed = len(sources) <= TIMELINE_DETAIL_ARTICLES
     state = (shared, sources, _Articles(frames), texts, detailed)
     workers = workers_for(len(sources), PAGES_PER_WORKER)
-    size = max(1, min(ARTICLES_PER_BATCH, -(-len(sources) // (4 * workers)))) if workers > 1 else ARTICLES_PER_BATCH
+    size = max(1, min(PAGES_PER_TASK, -(-len(sources) // (4 * workers)))) if workers > 1 else ARTICLES_PER_BATCH
     firsts = range(0, len(sources), size)
     timeline, counts = {}, {}
     with (forked_map(_pages, (*state, size), firsts, workers) if workers > 1

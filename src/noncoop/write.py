@@ -82,7 +82,8 @@ def csv_bytes(arrow: pa.Table) -> bytes:
     Python's writer leaves a lone carriage return unquoted when rows end in LF, which splits
     the row for every reader: rows holding one are quoted here.
     """
-    buffer = io.StringIO(newline="")
+    data = io.BytesIO()  # encoded as written: a text buffer would hold the whole table as str first
+    buffer = io.TextIOWrapper(data, encoding="utf-8", newline="", write_through=True)
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(arrow.column_names)
     for batch in arrow.to_batches(max_chunksize=10_000):  # Python strings for 10,000 rows at a time
@@ -96,7 +97,8 @@ def csv_bytes(arrow: pa.Table) -> bytes:
                 buffer.write(",".join(map(_quoted, row)) + "\n")
             else:
                 writer.writerow(row)
-    return buffer.getvalue().encode("utf-8")
+    buffer.flush()
+    return data.getvalue()
 
 
 def _is_text(kind: pa.DataType) -> bool:
