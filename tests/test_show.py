@@ -59,3 +59,28 @@ def test_a_new_reference_to_an_existing_but_wrong_event_is_named_with_its_summar
 def test_the_published_references_give_no_notes(tree):
     result = run_build(tree, "--check")
     assert result.returncode == 0 and "note:" not in result.stdout
+
+
+def test_every_unpublished_reference_gets_one_note_in_row_order(tree, schema):
+    """Two changed links and a changed quote target: exactly their notes, links first, in row order."""
+    from noncoop.cache import Cache
+    from noncoop.cli import Stages, _validated
+    from noncoop.show import reference_notes
+
+    path = tree / "annotations" / f"{A1}.yaml"
+    text = path.read_text(encoding="utf-8")
+    for old, new in (("linked_event_id: e05,", "linked_event_id: e03,"), ("linked_event_id: e12,", "linked_event_id: e02,"),
+                     ("    event_id: e06\n", "    event_id: e02\n")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    frames, _ = _validated(tree, schema, Stages(), Cache(tree, enabled=False))
+    links = set(LINKS[["event_id", "linked_event_id", "link_type"]].itertuples(index=False, name=None))
+    quotes = set(QUOTES[["quote_id", "event_id"]].itertuples(index=False, name=None))
+    expected = [f": {e} (“" for e, t, k in frames["event_links"][["event_id", "linked_event_id", "link_type"]]
+                .itertuples(index=False, name=None) if (e, t, k) not in links]
+    expected += [f": {q} is about {e}: " for q, e in frames["quotes"][["quote_id", "event_id"]]
+                 .itertuples(index=False, name=None) if isinstance(e, str) and (q, e) not in quotes]
+    notes = reference_notes(tree, frames)
+    assert len(expected) == 3 and len(notes) == 3, notes
+    assert all(want in note for want, note in zip(expected, notes)), (expected, notes)

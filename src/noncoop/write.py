@@ -119,8 +119,13 @@ def table_paths(name: str) -> tuple[str, str]:
     return f"data/{name}.parquet", f"data/{name}.csv"
 
 
-def unchanged(path: Path, data: bytes) -> bool:
-    return path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
+def unchanged(path: Path, data: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether the file at `path` holds exactly `data` (read a megabyte at a time, not all at once)."""
+    if not path.is_file() or path.stat().st_size != len(data):
+        return False
+    view = memoryview(data)
+    with path.open("rb") as f:
+        return all(f.read(chunk) == view[at:at + chunk] for at in range(0, len(data), chunk)) and not f.read(1)
 
 
 def published_as(root: Path, rel: str, data: bytes) -> bool:
