@@ -16,10 +16,12 @@ import hmac
 import os
 import pickle
 import secrets
+import time
+from contextlib import nullcontext
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, BinaryIO, Iterable
 
 FOLDER = ".cache/noncoop"
 _PACKAGE = Path(__file__).resolve().parent
@@ -32,12 +34,29 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, read a megabyte at a time (a planted huge file costs time, not memory)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
+_HASHED: dict[str, tuple[tuple, str]] = {}  # path -> (stat signature, SHA-256) of settled files hashed here
+SETTLED_NS = 2_000_000_000  # a file last written this long before it was hashed is "settled"
+
+
+def file_sha256(path: str | Path, opened: BinaryIO | None = None) -> str:
+    """SHA-256 of a file's bytes (of `opened`, the file at `path`, if given), read a megabyte at a
+    time: a planted huge file costs time, not memory. Within a process a file is read once, unless
+    its inode, size or times changed since; one written less than SETTLED_NS before it was read is
+    always read again (a second write in the same clock tick would leave its times alike, as git
+    knows)."""
+    name = os.fspath(path)
+    with nullcontext(opened) if opened is not None else open(name, "rb") as f:
+        info = os.fstat(f.fileno())
+        signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        seen = _HASHED.get(name)
+        if seen is not None and seen[0] == signature:
+            return seen[1]
+        started = time.time_ns()
+        h = hashlib.sha256()
         while chunk := f.read(1 << 20):
             h.update(chunk)
+    if max(info.st_mtime_ns, info.st_ctime_ns) < started - SETTLED_NS:
+        _HASHED[name] = (signature, h.hexdigest())
     return h.hexdigest()
 
 

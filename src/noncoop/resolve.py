@@ -26,7 +26,7 @@ from jsonschema import Draft7Validator
 
 from .annotation_schema import KINDS, annotation_json_schema
 from .characters import codepoint_difference, skeleton, unsafe_text
-from .cache import Cache, code_digest, combined, sha256
+from .cache import Cache, code_digest, combined, file_sha256
 from .cores import forked_map, workers_for
 from .errors import MISSING, Location, Problem, Problems, did_you_mean
 from .read import (MAX_ARTICLE_BYTES, MAX_YAML_BYTES, Article, Document, annotation_files, field_path, link_on_path,
@@ -260,12 +260,12 @@ def _piece_key(root: Path, schema: Schema, source_id: str) -> str | None:
         try:
             if link_on_path(root, folder):
                 return None
-            fd = os.open(root / folder / f"{source_id}{suffix}", os.O_RDONLY | os.O_NOFOLLOW)
-            with open(fd, "rb") as f:
+            path = root / folder / f"{source_id}{suffix}"
+            with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
                 info = os.fstat(f.fileno())
                 if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
                     return None
-                parts.append(sha256(f.read()))
+                parts.append(file_sha256(path, f))
         except OSError:
             return None
     return combined(*parts)

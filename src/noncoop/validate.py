@@ -147,7 +147,7 @@ def _report_bounds_act(df, schema):
 def _mode_fits(df, schema):
     modes = _vocabulary_attribute(schema, "plover_mode", "event_types")
     return pd.Series([pd.isna(m) or (not pd.isna(t) and t in modes.get(m, ()))
-                      for m, t in zip(df.event_mode, df.event_type)],
+                      for m, t in zip(df.event_mode.tolist(), df.event_type.tolist())],
                      index=df.index, dtype=bool)
 
 
@@ -155,7 +155,8 @@ def _mode_fits(df, schema):
 def _acled_pair(df, schema):
     parent = _vocabulary_attribute(schema, "acled_sub_event_type", "event_type")
     return pd.Series([(pd.isna(s) and True) or (not pd.isna(t) and parent.get(s) == t)
-                      for t, s in zip(df.acled_event_type, df.acled_sub_event_type)], index=df.index, dtype=bool)
+                      for t, s in zip(df.acled_event_type.tolist(), df.acled_sub_event_type.tolist())],
+                     index=df.index, dtype=bool)
 
 
 @rule("violence_is_assault")
@@ -407,12 +408,14 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
                      schema.rules["every_event_has_actor"], "list who acts under `actors`")
     for name, column in (("events", "evidence"), ("quotes", "text")):
         df = frames[name]
-        for row, source_id, start, end, words in zip(df.index, df.source_id, df.char_start, df.char_end, df[column]):
+        for row, source_id, start, end, words in zip(df.index, *(df[c].tolist() for c in
+                                                                 ("source_id", "char_start", "char_end", column))):
             text = texts.get(source_id)
             if text is not None and text[start:end] != words:
                 problems.add(_origin(origins, name, row, column), f"{name}.{column}", words,
                              f"the article's characters {start}-{end}: {text[start:end]!r}")
-    for row, source_id, sha in zip(frames["sources"].index, frames["sources"].source_id, frames["sources"].sha256):
+    sources = frames["sources"]
+    for row, source_id, sha in zip(sources.index, sources.source_id.tolist(), sources.sha256.tolist()):
         if source_id in hashes and hashes[source_id] != sha:
             problems.add(_origin(origins, "sources", row, "sha256"), "sources.sha256", sha,
                          f"the article's sha256 {hashes[source_id]}")
