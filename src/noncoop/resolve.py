@@ -193,12 +193,15 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
     corpus_texts: list[str | None] = []  # None: an article that could not be used
     files = annotation_files(root, problems)
     misnamed = bool(problems)  # a misnamed annotation file hides its article
+    refs: dict[tuple[str, str], set[str]] = {}  # (registry, key) -> the articles whose rows refer to it
     for piece in _pieces(root, schema, files, validators["source"], cache or Cache(root, enabled=False)):
         out.merge(piece.rows)
         problems.items.extend(piece.problems)
         corpus_texts.append(piece.text)
+        for ref in piece.refs:
+            refs.setdefault(ref, set()).add(piece.source_id)
     complete = not misnamed and None not in corpus_texts  # else a missing alias is no evidence of a fault
-    occurs = _alias_finder(out, [t for t in corpus_texts if t is not None])
+    occurs = _alias_finder(out, [t for t in corpus_texts if t is not None], refs)
     for kind in ("actors", "places"):
         rel = f"annotations/{kind}.yaml"
         doc = load_yaml(root / rel, rel, problems)
@@ -242,6 +245,8 @@ class Piece:
     rows: Resolved
     problems: list[Problem]
     text: str | None
+    source_id: str = ""
+    refs: frozenset[tuple[str, str]] = frozenset()  # the registry keys its rows refer to (`_references`)
 
 
 def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple) -> Piece:
@@ -249,7 +254,7 @@ def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tu
     _resolve_source(root, schema, source_id, path, validator, rows, problems, texts)
     for origins in rows.origins.values():
         origins.pack()
-    return Piece(rows, problems.items, texts[0] if texts else None)
+    return Piece(rows, problems.items, texts[0] if texts else None, source_id, _references(rows))
 
 
 def _piece_key(root: Path, schema: Schema, source_id: str) -> str | None:
@@ -322,6 +327,15 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
         cache.prune("article", 2 * len(files) + 100)
 
 
+_REFERENCES = (("event_actors", "actor_id", "actors"), ("events", "claimed_by", "actors"),
+               ("events", "place_id", "places"), ("quotes", "speaker_id", "actors"))
+
+
+def _references(rows: Resolved) -> frozenset[tuple[str, str]]:
+    """The (registry, key) pairs an article's rows refer to."""
+    return frozenset((kind, value) for table, column, kind in _REFERENCES for value in rows.columns[table][column] if value)
+
+
 def incident_ids(event_ids: list[str], links: dict[str, list]) -> list[str]:
     """The incident of each event: events joined by `same_as` links (in either direction, through
     any chain) share one, named after its first-coded report (lowest source, then event number)."""
@@ -349,18 +363,9 @@ class _alias_finder:
     """Whether an alias occurs in an article: first in those whose rows refer to the actor or
     place, then (rarely needed) in the whole corpus, joined only when first asked for."""
 
-    def __init__(self, out: Resolved, texts: list[str]):
+    def __init__(self, out: Resolved, texts: list[str], refs: dict[tuple[str, str], set[str]]):
         self.texts, self._corpus = texts, None
-        self.refs: dict[tuple[str, str], set[str]] = {}
-        for table, columns in (("event_actors", ("actor_id",)), ("events", ("claimed_by", "place_id")),
-                               ("quotes", ("speaker_id",))):
-            rows = out.columns[table]
-            sources = rows.get("source_id") or [event_id.rsplit("-", 1)[0] for event_id in rows["event_id"]]
-            for column in columns:
-                kind = "places" if column == "place_id" else "actors"
-                for source, value in zip(sources, rows[column]):
-                    if value:
-                        self.refs.setdefault((kind, value), set()).add(source)
+        self.refs = refs  # (kind, key) -> the articles whose rows refer to it
         self.articles = out.articles
 
     @property
