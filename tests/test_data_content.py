@@ -172,3 +172,22 @@ def test_judgement_calls_stay_settled():
     assert events.at[f"{A001}-e20", "status"] == "hypothetical"
     assert T["quotes"].set_index("quote_id").at[f"{A000}-q23", "event_id"] == f"{A000}-e37"
     assert events.at[f"{A000}-e26", "sharp_method"] == 116
+
+
+@pytest.mark.parametrize("values", [
+    [], [None], ["plain", None, ""], ["Херсон", "“quoted”", "line\r\nbreak", "\x00nul", "😀"],
+    ["lone \ud800 surrogate"], ["text", 5], ["text", float("nan")], [True, None],
+])
+def test_text_columns_are_the_arrays_pandas_itself_would_build(values):
+    """tables._strings converts with Arrow for speed: it must give pandas' own result, or fall back to it."""
+    from noncoop.tables import _strings
+
+    try:
+        expected = pd.array(values, dtype="string")
+    except Exception as exc:  # noqa: BLE001 - then _strings must fail alike
+        with pytest.raises(type(exc)):
+            _strings(values)
+        return
+    got = _strings(values)
+    assert type(got) is type(expected) and got.dtype == expected.dtype
+    assert pd.Series(got).equals(pd.Series(expected)) and got._pa_array.type == expected._pa_array.type
