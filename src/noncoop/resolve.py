@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 import fastjsonschema
+import pyarrow as pa
 from jsonschema import Draft7Validator
 
 from .annotation_schema import KINDS, annotation_json_schema
@@ -67,6 +68,22 @@ _SOURCE_CELLS = {"source_id": (), "path": (), "char_count": ()}
 _ROLE_CELLS = {"event_id": (), "actor_id": (), "role": ()}
 _LINK_CELLS = {"event_id": (), "link_note": ()}
 _PLACE_CELLS = {"latitude": ("geonames_id",), "longitude": ("geonames_id",), "gazetteer": ("geonames_id",)}
+# how an article's values are packed (Resolved.seal) and joined (tables.py), by schema type
+ARROW_TYPES = {"string": pa.large_string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
+                "date": pa.date32()}
+_READ_AS = {"string": {pa.string(), pa.large_string()}, "integer": {pa.int64()}, "number": {pa.float64(), pa.int64()},
+            "boolean": {pa.bool_()}, "date": {pa.date32()}}
+NOT_ARROW = (ValueError, TypeError, OverflowError)  # what arrow_values raises for values of another type
+
+
+def arrow_values(values: list, kind: str) -> pa.Array:
+    """`values` as an Arrow array of schema type `kind`, where Arrow reads them as that type (or as
+    nothing but missing values); else one of NOT_ARROW, and pandas is left to type them (Arrow
+    would, for one, truncate 2.5 to an integer)."""
+    array = pa.array(values, from_pandas=True)
+    if array.type != pa.null() and array.type not in _READ_AS[kind]:
+        raise TypeError(f"{array.type} values in a {kind} column")
+    return array.cast(ARROW_TYPES[kind])
 
 
 @dataclass
@@ -149,10 +166,15 @@ class Resolved:
     # still checked so that one run reports every problem of an item
     loose_refs: list[tuple[Document, tuple, str, str]] = field(default_factory=list)
 
+    # per table and column, the rows before those in `columns`: Arrow arrays (an article's rows, packed
+    # by `seal`), or lists of values that Arrow could not type
+    chunks: dict[str, dict[str, list]] = field(default_factory=dict)
+
     @classmethod
     def empty(cls, schema: Schema) -> Resolved:
         return cls({t: {c: [] for c in table.columns} for t, table in schema.tables.items()},
-                   {t: RowOrigins() for t in schema.tables})
+                   {t: RowOrigins() for t in schema.tables},
+                   chunks={t: {c: [] for c in table.columns} for t, table in schema.tables.items()})
 
     def add(self, table: str, row: dict[str, Any], origin: Origin) -> None:
         """Append a row; keys that are not columns of `table` are dropped."""
@@ -160,22 +182,53 @@ class Resolved:
             values.append(row.get(column))
         self.origins[table].append(origin)
 
+    def seal(self, schema: Schema) -> None:
+        """Move the rows added so far into Arrow arrays typed by the schema: an article's values
+        then travel and stay in memory as a few buffers instead of a Python object each."""
+        for name, table in schema.tables.items():
+            for f in table.fields:
+                values = self.columns[name][f.name]
+                if values:
+                    try:
+                        values = arrow_values(values, f.type)
+                    except NOT_ARROW:
+                        pass  # kept as values: the tables stage types them as pandas does
+                    self.chunks[name][f.name].append(values)
+                    self.columns[name][f.name] = []
+        for origins in self.origins.values():
+            origins.pack()
+
     def merge(self, other: Resolved) -> None:
-        """Append the rows and the left-out items of `other` (one article's)."""
-        for table, columns in other.columns.items():
-            mine = self.columns[table]
-            for column, values in columns.items():
-                mine[column].extend(values)
+        """Append the rows and the left-out items of `other` (one article's, sealed)."""
+        for table, columns in other.chunks.items():
+            mine = self.chunks[table]
+            for column, chunks in columns.items():
+                if self.columns[table][column]:  # rows added here before: they stay first
+                    mine[column].append(self.columns[table][column])
+                    self.columns[table][column] = []
+                mine[column].extend(chunks)
             self.origins[table].extend(other.origins[table])
         self.articles.update(other.articles)
         self.skipped_ids |= other.skipped_ids
         self.skipped_sources |= other.skipped_sources
         self.loose_refs.extend(other.loose_refs)
 
+    def values(self, table: str, column: str) -> list:
+        """A column's values, in the order the rows were added."""
+        out: list = []
+        for chunk in self.chunks[table][column]:
+            out.extend(chunk.to_pylist() if isinstance(chunk, pa.Array) else chunk)
+        return out + self.columns[table][column]
+
+    def take(self, table: str) -> dict[str, list]:
+        """Each column's chunks and values, in row order (released from here)."""
+        chunks, columns = self.chunks.pop(table), self.columns.pop(table)
+        return {column: [*chunks[column], values] for column, values in columns.items()}
+
     def records(self, table: str) -> Iterator[dict[str, Any]]:
         """The rows of `table` as dicts, in the order they were added."""
         names = list(self.columns[table])
-        return (dict(zip(names, values)) for values in zip(*self.columns[table].values()))
+        return (dict(zip(names, values)) for values in zip(*(self.values(table, c) for c in names)))
 
     def was_skipped(self, value: Any, table: str = "") -> bool:
         """True when `value` (of `table`) names an item left out because of an earlier error."""
@@ -229,8 +282,9 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
                                  "a surface form that occurs verbatim in an article", occurs.nearest(kind, key, alias))
                 out.add(f"{kind[:-1]}_aliases", {table.primary_key[0]: key, "alias": alias}, alias_origin)
         doc.data = None
-    out.columns["events"]["incident_id"] = incident_ids(out.columns["events"]["event_id"],
-                                                        out.columns["event_links"])
+    links = {c: out.values("event_links", c) for c in ("event_id", "linked_event_id", "link_type")}
+    out.columns["events"]["incident_id"] = incident_ids(out.values("events", "event_id"), links)
+    out.chunks["events"]["incident_id"] = []  # the articles left it empty
     sharp = Origin(None, file="schemas/sharp_198_methods.csv")
     for method in schema.sharp_methods:
         out.add("sharp_methods", dict(method), sharp)
@@ -252,9 +306,9 @@ class Piece:
 def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple) -> Piece:
     rows, problems, texts = Resolved.empty(schema), Problems(), []
     _resolve_source(root, schema, source_id, path, validator, rows, problems, texts)
-    for origins in rows.origins.values():
-        origins.pack()
-    return Piece(rows, problems.items, texts[0] if texts else None, source_id, _references(rows))
+    refs = _references(rows)
+    rows.seal(schema)
+    return Piece(rows, problems.items, texts[0] if texts else None, source_id, refs)
 
 
 def _piece_key(root: Path, schema: Schema, source_id: str) -> str | None:

@@ -9,41 +9,41 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from .resolve import Resolved
-from .schema import Schema, Table
+from .resolve import ARROW_TYPES, NOT_ARROW, Resolved, arrow_values
+from .schema import Field, Schema, Table
 
 DTYPES = {"string": "string", "integer": "Int64", "number": "Float64", "boolean": "boolean",
           "date": "datetime64[s]"}
 
 
 def frame(table: Table, columns: dict[str, list]) -> pd.DataFrame:
-    """One table's rows, given by column, as a typed frame sorted by primary key (index = row
-    number in `Resolved.origins`)."""
-    data = {}
-    for f in table.fields:
-        values = columns[f.name]
-        if f.type == "date":
-            data[f.name] = pd.Series(pd.to_datetime(values), dtype=DTYPES["date"])
-        elif f.type == "string":
-            data[f.name] = _strings(values)
-        else:
-            data[f.name] = pd.array(values, dtype=DTYPES[f.type])
+    """One table's rows as a typed frame sorted by primary key (index = row number in
+    `Resolved.origins`); `columns` gives each column's chunks in row order (`Resolved.take`)."""
+    data = {f.name: _column(f, columns[f.name]) for f in table.fields}
     df = pd.DataFrame(data, columns=table.columns)
     return df.sort_values(list(table.primary_key), kind="stable") if len(df) else df
 
 
-def _strings(values: list) -> pd.api.extensions.ExtensionArray:
-    """A text column, converted by Arrow (pandas checks each value in Python: 3 times slower);
-    values that are not all text or missing take pandas' way."""
-    try:
-        return pd.array(pa.array(values, type=pa.large_string()), dtype=DTYPES["string"])
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pd.array(values, dtype=DTYPES["string"])
+def _column(f: Field, chunks: list) -> pd.api.extensions.ExtensionArray | pd.Series:
+    """A column from its chunks (Arrow arrays and lists of values): joined by Arrow where every
+    value takes the column's Arrow type, else value by value as pandas types them (the same
+    result, tested; a value pandas cannot type raises here as it did)."""
+    if f.type != "date":
+        try:
+            arrays = [c if isinstance(c, pa.Array) else arrow_values(c, f.type) for c in chunks]
+            return pd.array(pa.concat_arrays(arrays) if arrays else pa.array([], ARROW_TYPES[f.type]),
+                            dtype=DTYPES[f.type])
+        except NOT_ARROW:
+            pass
+    values = [v for c in chunks for v in (c.to_pylist() if isinstance(c, pa.Array) else c)]
+    if f.type == "date":
+        return pd.Series(pd.to_datetime(values), dtype=DTYPES["date"])
+    return pd.array(values, dtype=DTYPES[f.type])
 
 
 def build_frames(schema: Schema, resolved: Resolved) -> dict[str, pd.DataFrame]:
-    """Every table as a frame; each table's Python values are released once it is built."""
-    return {name: frame(table, resolved.columns.pop(name)) for name, table in schema.tables.items()}
+    """Every table as a frame; each table's rows are released from `resolved` once it is built."""
+    return {name: frame(table, resolved.take(name)) for name, table in schema.tables.items()}
 
 
 def typed(schema: Schema, table: Table, df: pd.DataFrame) -> pd.DataFrame:
