@@ -86,3 +86,20 @@ def test_workers_are_handed_only_a_few_tasks_ahead_of_the_consumer():
         assert next(results) == 1
         assert len(drawn) <= 2 * cores.AHEAD + 1
         assert list(results) == [1 + 2 * t for t in range(1, 1000)]
+
+
+@pytest.mark.parametrize("every", [1, 2, 4])
+def test_rows_moved_into_arrow_every_few_articles_give_the_same_frames(corpus, schema, monkeypatch, every):
+    """Resolved.seal packs the values of every SEAL_EVERY articles; the tables must not depend on when."""
+    import pandas as pd
+    from noncoop.tables import build_frames
+
+    def frames():
+        return build_frames(schema, resolve(corpus, schema, Cache(corpus, enabled=False))[0])
+
+    monkeypatch.setattr(resolve_module, "SEAL_EVERY", 10**9)
+    plain = frames()
+    monkeypatch.setattr(resolve_module, "SEAL_EVERY", every)
+    for name, df in frames().items():
+        pd.testing.assert_frame_equal(df, plain[name], check_exact=True)
+        assert [type(df[c].array) for c in df] == [type(plain[name][c].array) for c in df]

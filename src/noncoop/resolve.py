@@ -36,6 +36,7 @@ from .scaffold import refuse_stubs
 from .schema import Schema, Table
 
 _PER_WORKER = 64  # articles below which a worker process costs more than it saves
+SEAL_EVERY = 256  # articles whose rows' values are moved into Arrow arrays at once (Resolved.seal)
 _BATCH = 32  # articles a worker resolves per round trip
 _LOCAL_ID = re.compile(r"e[0-9]{2,4}")
 _PUNCTUATION = str.maketrans({**dict.fromkeys("'\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb", '"'),
@@ -166,8 +167,8 @@ class Resolved:
     # still checked so that one run reports every problem of an item
     loose_refs: list[tuple[Document, tuple, str, str]] = field(default_factory=list)
 
-    # per table and column, the rows before those in `columns`: Arrow arrays (an article's rows, packed
-    # by `seal`), or lists of values that Arrow could not type
+    # per table and column, the values of the rows before those in `columns`: Arrow arrays (`seal`),
+    # or lists of values that Arrow does not read as the column's type
     chunks: dict[str, dict[str, list]] = field(default_factory=dict)
 
     @classmethod
@@ -183,8 +184,9 @@ class Resolved:
         self.origins[table].append(origin)
 
     def seal(self, schema: Schema) -> None:
-        """Move the rows added so far into Arrow arrays typed by the schema: an article's values
-        then travel and stay in memory as a few buffers instead of a Python object each."""
+        """Move the values of the rows added so far into Arrow arrays typed by the schema: they
+        stay in memory as a few buffers instead of a Python object each (done every SEAL_EVERY
+        articles, so that the corpus never is all Python objects at once)."""
         for name, table in schema.tables.items():
             for f in table.fields:
                 values = self.columns[name][f.name]
@@ -195,18 +197,13 @@ class Resolved:
                         pass  # kept as values: the tables stage types them as pandas does
                     self.chunks[name][f.name].append(values)
                     self.columns[name][f.name] = []
-        for origins in self.origins.values():
-            origins.pack()
 
     def merge(self, other: Resolved) -> None:
-        """Append the rows and the left-out items of `other` (one article's, sealed)."""
-        for table, columns in other.chunks.items():
-            mine = self.chunks[table]
-            for column, chunks in columns.items():
-                if self.columns[table][column]:  # rows added here before: they stay first
-                    mine[column].append(self.columns[table][column])
-                    self.columns[table][column] = []
-                mine[column].extend(chunks)
+        """Append the rows and the left-out items of `other` (one article's)."""
+        for table, columns in other.columns.items():
+            mine = self.columns[table]
+            for column, values in columns.items():
+                mine[column].extend(values)
             self.origins[table].extend(other.origins[table])
         self.articles.update(other.articles)
         self.skipped_ids |= other.skipped_ids
@@ -247,8 +244,10 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
     files = annotation_files(root, problems)
     misnamed = bool(problems)  # a misnamed annotation file hides its article
     refs: dict[tuple[str, str], set[str]] = {}  # (registry, key) -> the articles whose rows refer to it
-    for piece in _pieces(root, schema, files, validators["source"], cache or Cache(root, enabled=False)):
+    for i, piece in enumerate(_pieces(root, schema, files, validators["source"], cache or Cache(root, enabled=False))):
         out.merge(piece.rows)
+        if i % SEAL_EVERY == SEAL_EVERY - 1:
+            out.seal(schema)
         problems.items.extend(piece.problems)
         corpus_texts.append(piece.text)
         for ref in piece.refs:
@@ -306,9 +305,9 @@ class Piece:
 def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple) -> Piece:
     rows, problems, texts = Resolved.empty(schema), Problems(), []
     _resolve_source(root, schema, source_id, path, validator, rows, problems, texts)
-    refs = _references(rows)
-    rows.seal(schema)
-    return Piece(rows, problems.items, texts[0] if texts else None, source_id, refs)
+    for origins in rows.origins.values():
+        origins.pack()
+    return Piece(rows, problems.items, texts[0] if texts else None, source_id, _references(rows))
 
 
 def _piece_key(root: Path, schema: Schema, source_id: str) -> str | None:
