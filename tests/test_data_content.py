@@ -194,7 +194,9 @@ def test_columns_joined_by_arrow_are_what_pandas_makes_of_the_values(kind, value
     field = Field(name="x", type=kind, description="")
 
     def plain():
-        return pd.Series(pd.to_datetime(values), dtype=DTYPES["date"]) if kind == "date" else pd.array(values, dtype=DTYPES[kind])
+        if kind == "date":
+            return pd.Series(pd.to_datetime(values), dtype=DTYPES["date"])
+        return pd.array(values, dtype=DTYPES[kind])
 
     half = len(values) // 2
     try:

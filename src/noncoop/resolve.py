@@ -244,7 +244,8 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
     files = annotation_files(root, problems)
     misnamed = bool(problems)  # a misnamed annotation file hides its article
     refs: dict[tuple[str, str], set[str]] = {}  # (registry, key) -> the articles whose rows refer to it
-    for i, piece in enumerate(_pieces(root, schema, files, validators["source"], cache or Cache(root, enabled=False))):
+    pieces = _pieces(root, schema, files, validators["source"], cache or Cache(root, enabled=False))
+    for i, piece in enumerate(pieces):
         out.merge(piece.rows)
         if i % SEAL_EVERY == SEAL_EVERY - 1:
             out.seal(schema)
@@ -386,7 +387,8 @@ _REFERENCES = (("event_actors", "actor_id", "actors"), ("events", "claimed_by", 
 
 def _references(rows: Resolved) -> frozenset[tuple[str, str]]:
     """The (registry, key) pairs an article's rows refer to."""
-    return frozenset((kind, value) for table, column, kind in _REFERENCES for value in rows.columns[table][column] if value)
+    return frozenset((kind, value) for table, column, kind in _REFERENCES
+                     for value in rows.columns[table][column] if value)
 
 
 def incident_ids(event_ids: list[str], links: dict[str, list]) -> list[str]:
