@@ -187,9 +187,8 @@ def test_judgement_calls_stay_settled():
 def test_columns_joined_by_arrow_are_what_pandas_makes_of_the_values(kind, values):
     """tables._column joins an article's packed values (Resolved.seal) with Arrow for speed: the
     result must be pandas' own from the plain values, whichever way they are chunked, or fail alike."""
-    from noncoop.resolve import NOT_ARROW, arrow_values
     from noncoop.schema import Field
-    from noncoop.tables import DTYPES, _column
+    from noncoop.tables import DTYPES, NOT_ARROW, _column, arrow_values
 
     field = Field(name="x", type=kind, description="")
 

@@ -34,6 +34,7 @@ from .read import (MAX_ARTICLE_BYTES, MAX_YAML_BYTES, Article, Document, annotat
                    load_yaml, read_article)
 from .scaffold import refuse_stubs
 from .schema import Schema, Table
+from .tables import NOT_ARROW, arrow_values
 
 _PER_WORKER = 64  # articles below which a worker process costs more than it saves
 SEAL_EVERY = 256  # articles whose rows' values are moved into Arrow arrays at once (Resolved.seal)
@@ -69,22 +70,6 @@ _SOURCE_CELLS = {"source_id": (), "path": (), "char_count": ()}
 _ROLE_CELLS = {"event_id": (), "actor_id": (), "role": ()}
 _LINK_CELLS = {"event_id": (), "link_note": ()}
 _PLACE_CELLS = {"latitude": ("geonames_id",), "longitude": ("geonames_id",), "gazetteer": ("geonames_id",)}
-# how an article's values are packed (Resolved.seal) and joined (tables.py), by schema type
-ARROW_TYPES = {"string": pa.large_string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
-                "date": pa.date32()}
-_READ_AS = {"string": {pa.string(), pa.large_string()}, "integer": {pa.int64()}, "number": {pa.float64(), pa.int64()},
-            "boolean": {pa.bool_()}, "date": {pa.date32()}}
-NOT_ARROW = (ValueError, TypeError, OverflowError)  # what arrow_values raises for values of another type
-
-
-def arrow_values(values: list, kind: str) -> pa.Array:
-    """`values` as an Arrow array of schema type `kind`, where Arrow reads them as that type (or as
-    nothing but missing values); else one of NOT_ARROW, and pandas is left to type them (Arrow
-    would, for one, truncate 2.5 to an integer)."""
-    array = pa.array(values, from_pandas=True)
-    if array.type != pa.null() and array.type not in _READ_AS[kind]:
-        raise TypeError(f"{array.type} values in a {kind} column")
-    return array.cast(ARROW_TYPES[kind])
 
 
 @dataclass

@@ -6,14 +6,36 @@ its rows in `Resolved.origins`, so any failure can be traced back to a file and 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import pyarrow as pa
 
-from .resolve import ARROW_TYPES, NOT_ARROW, Resolved, arrow_values
 from .schema import Field, Schema, Table
+
+if TYPE_CHECKING:  # only named in annotations: resolve imports this module
+    from .resolve import Resolved
 
 DTYPES = {"string": "string", "integer": "Int64", "number": "Float64", "boolean": "boolean",
           "date": "datetime64[s]"}
+
+# Arrow's types by schema type: how an article's values are packed (Resolved.seal) and joined here
+# (pandas keeps text with 64-bit offsets; the published files use `string`, write.py)
+ARROW_TYPES = {"string": pa.large_string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
+                "date": pa.date32()}
+_READ_AS = {"string": {pa.string(), pa.large_string()}, "integer": {pa.int64()}, "number": {pa.float64(), pa.int64()},
+            "boolean": {pa.bool_()}, "date": {pa.date32()}}
+NOT_ARROW = (ValueError, TypeError, OverflowError)  # what arrow_values raises for values of another type
+
+
+def arrow_values(values: list, kind: str) -> pa.Array:
+    """`values` as an Arrow array of schema type `kind`, where Arrow reads them as that type (or as
+    nothing but missing values); else one of NOT_ARROW, and pandas is left to type them (Arrow
+    would, for one, truncate 2.5 to an integer)."""
+    array = pa.array(values, from_pandas=True)
+    if array.type != pa.null() and array.type not in _READ_AS[kind]:
+        raise TypeError(f"{array.type} values in a {kind} column")
+    return array.cast(ARROW_TYPES[kind])
 
 
 def frame(table: Table, columns: dict[str, list]) -> pd.DataFrame:

@@ -27,14 +27,13 @@ import pyarrow.parquet as pq
 
 from .read import link_on_path
 from .schema import Field, Schema, Table
-from .tables import typed
+from .tables import ARROW_TYPES, typed
 
 STAGING = ".build-staging"
 COMMIT = "COMMIT.json"
 LOCK = ".build.lock"
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # a list of output paths: 10,000 articles need well under 1 MB
-_ARROW = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
-          "date": pa.date32()}
+_ARROW = {**ARROW_TYPES, "string": pa.string()}  # published text columns have 32-bit offsets
 
 
 def arrow_field(schema: Schema, table: Table, f: Field) -> pa.Field:
