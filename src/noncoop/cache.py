@@ -38,6 +38,17 @@ _HASHED: dict[str, tuple[tuple, str]] = {}  # path -> (stat signature, SHA-256) 
 SETTLED_NS = 2_000_000_000  # a file last written this long before it was hashed is "settled"
 
 
+def _signature(info: os.stat_result) -> tuple:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def hashed(path: str, info: os.stat_result) -> str | None:
+    """The SHA-256 that `file_sha256` found for the file at `path` if `info` (its stat) is what it
+    was then, else None."""
+    seen = _HASHED.get(path)
+    return seen[1] if seen is not None and seen[0] == _signature(info) else None
+
+
 def file_sha256(path: str | Path, opened: BinaryIO | None = None) -> str:
     """SHA-256 of a file's bytes (of `opened`, the file at `path`, if given), read a megabyte at a
     time: a planted huge file costs time, not memory. Within a process a file is read once, unless
@@ -47,7 +58,7 @@ def file_sha256(path: str | Path, opened: BinaryIO | None = None) -> str:
     name = os.fspath(path)
     with nullcontext(opened) if opened is not None else open(name, "rb") as f:
         info = os.fstat(f.fileno())
-        signature = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        signature = _signature(info)
         seen = _HASHED.get(name)
         if seen is not None and seen[0] == signature:
             return seen[1]
@@ -156,8 +167,8 @@ class Cache:
                 blob = f.read()
         except OSError:
             return None
-        mac, payload = blob[:32], blob[32:]
-        if not hmac.compare_digest(mac, hmac.digest(self.key, kind.encode() + key.encode() + payload, "sha256")):
+        payload = memoryview(blob)[32:]  # (not copied: an entry can be tens of megabytes)
+        if not hmac.compare_digest(blob[:32], self._mac(kind, key, payload)):
             return None
         try:
             return pickle.loads(payload)  # only ever what this user's own build signed
@@ -190,11 +201,17 @@ class Cache:
         if self.key is None:
             return
         path = Path(self._path(kind, key))
-        mac = hmac.digest(self.key, kind.encode() + key.encode() + payload, "sha256")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_name(f"{key}.{os.getpid()}.tmp")
-            temporary.write_bytes(mac + payload)
+            with open(temporary, "wb") as f:
+                f.write(self._mac(kind, key, payload))
+                f.write(payload)
             os.replace(temporary, path)
         except OSError:
             pass
+
+    def _mac(self, kind: str, key: str, payload) -> bytes:
+        mac = hmac.new(self.key, kind.encode() + key.encode(), "sha256")
+        mac.update(payload)
+        return mac.digest()
