@@ -54,7 +54,7 @@ def test_resolving_on_several_cores_gives_the_rows_and_problems_of_one(corpus, s
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_viewer_pages_rendered_on_several_cores_are_byte_identical(corpus, schema, monkeypatch, workers):
-    frames, texts = _validated(corpus, schema, Stages(), Cache(corpus, enabled=False))
+    frames, texts, _ = _validated(corpus, schema, Stages(), Cache(corpus, enabled=False))
     one = list(viewer.render_viewer(schema, frames, texts))
     _forced(monkeypatch, workers)
     assert list(viewer.render_viewer(schema, frames, texts)) == one
@@ -62,7 +62,7 @@ def test_viewer_pages_rendered_on_several_cores_are_byte_identical(corpus, schem
 
 
 def test_a_worker_s_exception_reaches_the_build(corpus, schema, monkeypatch):
-    frames, texts = _validated(corpus, schema, Stages(), Cache(corpus, enabled=False))
+    frames, texts, _ = _validated(corpus, schema, Stages(), Cache(corpus, enabled=False))
     _forced(monkeypatch, 2)
     monkeypatch.setattr(viewer, "_article_page", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):

@@ -74,7 +74,7 @@ def test_every_unpublished_reference_gets_one_note_in_row_order(tree, schema):
         assert old in text
         text = text.replace(old, new, 1)
     path.write_text(text, encoding="utf-8")
-    frames, _ = _validated(tree, schema, Stages(), Cache(tree, enabled=False))
+    frames, _, _ = _validated(tree, schema, Stages(), Cache(tree, enabled=False))
     links = set(LINKS[["event_id", "linked_event_id", "link_type"]].itertuples(index=False, name=None))
     quotes = set(QUOTES[["quote_id", "event_id"]].itertuples(index=False, name=None))
     expected = [f": {e} (“" for e, t, k in frames["event_links"][["event_id", "linked_event_id", "link_type"]]

@@ -25,10 +25,11 @@ from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, Problem, github_annotations
 from .package import descriptor_bytes, digest
-from .record import Fingerprint, fingerprint, known_differences, save
+from . import delta
+from .record import Fingerprint, fingerprint, known_differences, row_hashes, save
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
-from .scaffold import completeness_notes, new_article
+from .scaffold import new_article, notes_by_article
 from .schema import PROJECT, Schema, load_schema
 from .show import reference_notes, show
 from .tables import build_frames
@@ -189,12 +190,12 @@ def build(root: Path, schema: Schema | None = None, stages: Stages | None = None
     return the frames and the outputs, rendered as they are consumed, or raise BuildError."""
     schema = schema or load_schema()
     stages = stages or Stages()
-    frames, texts = _validated(root, schema, stages, cache)
+    frames, texts, _ = _validated(root, schema, stages, cache)
     return frames, stages.timed("render", render(schema, frames, root, texts))
 
 
-def _validated(root: Path, schema: Schema, stages: Stages, cache: Cache | None) -> tuple[dict, dict[str, str]]:
-    """The validated frames and the article texts, or BuildError."""
+def _validated(root: Path, schema: Schema, stages: Stages, cache: Cache | None) -> tuple[dict, dict[str, str], list]:
+    """The validated frames, the article texts and `Resolved.extents`, or BuildError."""
     with _without_cycle_collection():
         resolved, problems = resolve(root, schema, cache)
         stages.lap("resolve")
@@ -208,7 +209,7 @@ def _validated(root: Path, schema: Schema, stages: Stages, cache: Cache | None) 
                                             resolved.loose_refs))
         stages.lap("validate")
         problems.check()
-    return frames, texts
+    return frames, texts, resolved.extents
 
 
 @dataclass
@@ -338,11 +339,18 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         stages.lap("cache")
         built = None
         with _without_cycle_collection():
+            if not isinstance(verdict, Verdict) and args.check:
+                verdict = _delta_verdict(root, schema, cache, stages)
             if not isinstance(verdict, Verdict):
-                verdict, built = _verdict(root, schema, stages, cache, notes=args.check)
-                if key and args.check and key == _inputs_key(root, schema)[1]:  # nothing changed while it ran
+                verdict, built, base = _verdict(root, schema, stages, cache, notes=args.check)
+                now = _inputs_key(root, schema) if key else None
+                if key and args.check and key == now[1]:  # nothing changed while it ran
                     cache.put("check", key, verdict)
                     cache.prune("check", KEPT_STATES)
+                if base and sources == now[0]:
+                    cache.put(delta.KIND, delta.SLOT, base)
+                base = None  # (not kept while the outputs are rendered)
+                stages.lap("baseline")  # the fingerprint, the notes and the delta check's baseline
             if verdict.problems:
                 print(BuildError(verdict.problems).report(), file=sys.stderr)
                 if os.environ.get("GITHUB_ACTIONS") == "true":  # each problem on its line of the pull request
@@ -386,24 +394,39 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache, notes: bool) -> tuple[Verdict, tuple | None]:
-    """Validate the inputs: the verdict (with the check's notes if `notes`), and the (frames,
-    texts) when they are valid."""
+def _delta_verdict(root: Path, schema: Schema, cache: Cache, stages: Stages) -> Verdict | None:
+    """The verdict of a delta check (delta.py), or None when the full check must run."""
+    outcome = delta.check(root, schema, cache, notes=True)
+    stages.lap("delta")
+    if outcome is None:
+        return None
+    return Verdict([], outcome.counts, outcome.notes, outcome.hints, outcome.fingerprint)
+
+
+def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache,
+             notes: bool) -> tuple[Verdict, tuple | None, delta.Baseline | None]:
+    """Validate the inputs: the verdict (with the check's notes if `notes`), and when they are
+    valid, the (frames, texts) and (with a cache) the baseline of a later delta check."""
     try:
-        frames, texts = _validated(root, schema, stages, cache)
+        frames, texts, extents = _validated(root, schema, stages, cache)
     except BuildError as exc:
-        return Verdict(exc.problems), None
-    verdict = Verdict([], {name: len(df) for name, df in frames.items()}, fingerprint=fingerprint(schema, frames, texts))
+        return Verdict(exc.problems), None, None
+    hashes = {name: row_hashes(df) for name, df in frames.items()}
+    verdict = Verdict([], {name: len(df) for name, df in frames.items()},
+                      fingerprint=fingerprint(schema, frames, texts, hashes))
+    hints = {}
     if notes:
         verdict.notes = reference_notes(root, frames) if os.path.lexists(root / DESCRIPTOR) else []
-        verdict.hints = completeness_notes(root, frames)
-    return verdict, (frames, texts)
+        hints = notes_by_article(root, frames)
+        verdict.hints = [hint for some in hints.values() for hint in some]
+    base = delta.baseline(schema, frames, hashes, texts, extents, delta.context(root, schema), hints) if cache else None
+    return verdict, (frames, texts), base
 
 
 def _outputs(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, cache: Cache,
              stages: Stages) -> Iterator[tuple[str, bytes]]:
     """Every output, rendered (validating again first when the verdict came from the cache)."""
-    frames, texts = built or _validated(root, schema, stages, cache)
+    frames, texts = built or _validated(root, schema, stages, cache)[:2]
     return stages.timed("render", render(schema, frames, root, texts))
 
 

@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .cache import Cache, code_digest, combined, sha256
@@ -30,14 +31,30 @@ from .write import published_as, table_paths
 _LATEST = "latest"
 
 
-def frame_digest(df: pd.DataFrame) -> str:
-    """The columns, dtypes, order and values of a table: pandas' 64-bit hash of each row (the same
-    for the same values however the frame was built), then SHA-256 of them all."""
-    h = hashlib.sha256(repr([(c, str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(len(df).to_bytes(8, "big"))
-    if len(df):
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+def row_hashes(df: pd.DataFrame) -> np.ndarray:
+    """pandas' 64-bit hash of each row's values (the same for the same values however the frame
+    was built, and whatever rows stand beside it)."""
+    return pd.util.hash_pandas_object(df, index=False).to_numpy() if len(df) else np.zeros(0, np.uint64)
+
+
+def dtypes_of(df: pd.DataFrame) -> str:
+    return repr([(c, str(t)) for c, t in df.dtypes.items()])
+
+
+def frame_digest(dtypes: str, hashes: np.ndarray) -> str:
+    """A table's digest from its dtypes (`dtypes_of`) and its rows' hashes (`row_hashes`): SHA-256
+    of the dtypes, the length and the hashes in sorted order. Tables are sorted by their unique
+    primary keys, so the rows fix the order, and a table changed in a few rows is digested again
+    from the other rows' hashes (delta.py)."""
+    h = hashlib.sha256(dtypes.encode())
+    h.update(len(hashes).to_bytes(8, "big"))
+    h.update(np.sort(hashes).tobytes())
     return h.hexdigest()
+
+
+def texts_digest(digests: dict[str, str]) -> str:
+    """The article texts: source_id -> SHA-256 of the text (UTF-8)."""
+    return combined(*(part for k in sorted(digests) for part in (k, digests[k])))
 
 
 @dataclass
@@ -53,10 +70,17 @@ class Fingerprint:
         return combined(self.code, self.texts, *(part for item in sorted(self.tables.items()) for part in item))
 
 
-def fingerprint(schema, frames: dict[str, pd.DataFrame], texts: dict[str, str]) -> Fingerprint:
-    digests = {name: frame_digest(df) for name, df in frames.items()}
-    text = combined(*(part for k in sorted(texts) for part in (k, sha256(texts[k].encode("utf-8")))))
-    return Fingerprint(digests, text, combined(code_digest(), schema.digest))
+def fingerprint(schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
+                hashes: dict[str, np.ndarray] | None = None) -> Fingerprint:
+    """The fingerprint of validated `frames` and `texts` (with `hashes`, their `row_hashes`)."""
+    hashes = hashes or {name: row_hashes(df) for name, df in frames.items()}
+    digests = {name: frame_digest(dtypes_of(df), hashes[name]) for name, df in frames.items()}
+    return Fingerprint(digests, texts_digest({k: sha256(t.encode("utf-8")) for k, t in texts.items()}), code_of(schema))
+
+
+def code_of(schema) -> str:
+    """The code and the schemas the outputs are made with."""
+    return combined(code_digest(), schema.digest)
 
 
 def _signature(path: Path) -> tuple | None:

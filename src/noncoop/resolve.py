@@ -27,7 +27,7 @@ from jsonschema import Draft7Validator
 
 from .annotation_schema import KINDS, annotation_json_schema
 from .characters import codepoint_difference, skeleton, unsafe_text
-from .cache import Cache, code_digest, combined, file_sha256
+from .cache import Cache, code_digest, combined, file_sha256, hashed
 from .cores import forked_map, workers_for
 from .errors import MISSING, Location, Problem, Problems, did_you_mean
 from .read import (MAX_ARTICLE_BYTES, MAX_YAML_BYTES, Article, Document, annotation_files, field_path, link_on_path,
@@ -151,6 +151,8 @@ class Resolved:
     # references written in items left out for another fault: (document, path, target table, value),
     # still checked so that one run reports every problem of an item
     loose_refs: list[tuple[Document, tuple, str, str]] = field(default_factory=list)
+    # per article, in the order merged: (source_id, its cache key or None, the rows it added per table)
+    extents: list[tuple[str, str | None, dict[str, int]]] = field(default_factory=list)
 
     # per table and column, the values of the rows before those in `columns`: Arrow arrays (`seal`),
     # or lists of values that Arrow does not read as the column's type
@@ -223,21 +225,10 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
     """Read every annotation file under `root` and turn it into rows (articles found in `cache`
     are taken from it; the others are resolved on every core the machine gives this process)."""
     problems = Problems()
-    out = Resolved.empty(schema)
     validators = {kind: _validators(schema, kind) for kind in KINDS}
-    corpus_texts: list[str | None] = []  # None: an article that could not be used
     files = annotation_files(root, problems)
     misnamed = bool(problems)  # a misnamed annotation file hides its article
-    refs: dict[tuple[str, str], set[str]] = {}  # (registry, key) -> the articles whose rows refer to it
-    pieces = _pieces(root, schema, files, validators["source"], cache or Cache(root, enabled=False))
-    for i, piece in enumerate(pieces):
-        out.merge(piece.rows)
-        if i % SEAL_EVERY == SEAL_EVERY - 1:
-            out.seal(schema)
-        problems.items.extend(piece.problems)
-        corpus_texts.append(piece.text)
-        for ref in piece.refs:
-            refs.setdefault(ref, set()).add(piece.source_id)
+    out, corpus_texts, refs = resolve_articles(root, schema, files, cache, problems, validators["source"], whole=True)
     complete = not misnamed and None not in corpus_texts  # else a missing alias is no evidence of a fault
     occurs = _alias_finder(out, [t for t in corpus_texts if t is not None], refs)
     for kind in ("actors", "places"):
@@ -276,6 +267,29 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
     return out, problems
 
 
+def resolve_articles(root: Path, schema: Schema, files: list[tuple[str, Path]], cache: Cache | None,
+                     problems: Problems, validator: tuple | None = None, whole: bool = False
+                     ) -> tuple[Resolved, list[str | None], dict[tuple[str, str], set[str]]]:
+    """The rows of the articles `files`, in their order; with each article's text (None: one that
+    could not be used) and, per (registry, key), the articles whose rows refer to it. When `files`
+    are the `whole` corpus, the cache's entries of articles no longer there are pruned."""
+    out = Resolved.empty(schema)
+    corpus_texts: list[str | None] = []
+    refs: dict[tuple[str, str], set[str]] = {}
+    pieces = _pieces(root, schema, files, validator or _validators(schema, "source"),
+                     cache or Cache(root, enabled=False), whole)
+    for i, piece in enumerate(pieces):
+        out.merge(piece.rows)
+        out.extents.append((piece.source_id, piece.key, {t: len(o) for t, o in piece.rows.origins.items()}))
+        if i % SEAL_EVERY == SEAL_EVERY - 1:
+            out.seal(schema)
+        problems.items.extend(piece.problems)
+        corpus_texts.append(piece.text)
+        for ref in piece.refs:
+            refs.setdefault(ref, set()).add(piece.source_id)
+    return out, corpus_texts, refs
+
+
 @dataclass
 class Piece:
     """What one article contributes: its rows (a Resolved of its own), its problems, and its text
@@ -286,6 +300,7 @@ class Piece:
     text: str | None
     source_id: str = ""
     refs: frozenset[tuple[str, str]] = frozenset()  # the registry keys its rows refer to (`_references`)
+    key: str | None = None  # its cache key, when its files are known to have had it while it was resolved
 
 
 def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple) -> Piece:
@@ -296,23 +311,34 @@ def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tu
     return Piece(rows, problems.items, texts[0] if texts else None, source_id, _references(rows))
 
 
-def _piece_key(root: Path, schema: Schema, source_id: str) -> str | None:
-    """The cache key of an article: its two files' bytes, the schemas and the code; None (not
+def piece_keys(root: Path, schema: Schema, source_ids: list[str]) -> list[str | None]:
+    """The cache key of each article: its two files' bytes, the schemas and the code; None (not
     cached) for anything but two regular files, in folders that are no links, within the size limits."""
-    parts = [code_digest(), schema.digest, source_id]
-    for folder, suffix, limit in (("annotations", ".yaml", MAX_YAML_BYTES), ("articles", ".txt", MAX_ARTICLE_BYTES)):
-        try:
-            if link_on_path(root, folder):
-                return None
-            path = root / folder / f"{source_id}{suffix}"
-            with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
-                info = os.fstat(f.fileno())
-                if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-                    return None
-                parts.append(file_sha256(path, f))
-        except OSError:
-            return None
-    return combined(*parts)
+    folders = [(folder, suffix, limit, link_on_path(root, folder))
+               for folder, suffix, limit in (("annotations", ".yaml", MAX_YAML_BYTES), ("articles", ".txt", MAX_ARTICLE_BYTES))]
+    code, top = code_digest(), os.fspath(root)
+    keys = []
+    for source_id in source_ids:
+        parts = [code, schema.digest, source_id]
+        for folder, suffix, limit, linked in folders:
+            try:
+                path = os.path.join(top, folder, source_id + suffix)
+                info = os.lstat(path)
+                if linked or not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                    raise OSError
+                digest = hashed(path, info)  # hashed in this run already (`_inputs_key`): not opened again
+                if digest is None:
+                    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+                        info = os.fstat(f.fileno())
+                        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                            raise OSError
+                        digest = file_sha256(path, f)
+                parts.append(digest)
+            except OSError:
+                parts = None
+                break
+        keys.append(combined(*parts) if parts else None)
+    return keys
 
 
 def _resolved(root: Path, schema: Schema, validator: tuple, source_id: str, path: Path,
@@ -321,7 +347,7 @@ def _resolved(root: Path, schema: Schema, validator: tuple, source_id: str, path
     looked up (else it is not cached: a file changed meanwhile)."""
     piece = _piece(root, schema, source_id, path, validator)
     return (pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL),
-            key is not None and key == _piece_key(root, schema, source_id))
+            key is not None and key == piece_keys(root, schema, [source_id])[0])
 
 
 def _resolve_batch(root: Path, schema: Schema, validator: tuple,
@@ -331,10 +357,11 @@ def _resolve_batch(root: Path, schema: Schema, validator: tuple,
 
 
 def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator: tuple,
-            cache: Cache) -> Iterator[Piece]:
+            cache: Cache, whole: bool) -> Iterator[Piece]:
     """Every article's piece in file order: from the cache where it holds one, else resolved,
-    in worker processes when there are many (each article is independent of the others)."""
-    keys = [_piece_key(root, schema, source_id) if cache else None for source_id, _ in files]
+    in worker processes when there are many (each article is independent of the others);
+    with the `whole` corpus, the other articles' entries are pruned."""
+    keys = piece_keys(root, schema, [source_id for source_id, _ in files]) if cache else [None] * len(files)
     held = [key is not None and cache.has("article", key) for key in keys]  # loaded one at a time, below
     missing = [(source_id, path, key) for (source_id, path), key, hit in zip(files, keys, held) if not hit]
     workers = workers_for(len(missing), _PER_WORKER)
@@ -349,7 +376,8 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
                      else (_piece(root, schema, *item[:2], validator), False) for item in missing)
         for (source_id, path), key, hit in zip(files, keys, held):
             piece = cache.get("article", key) if hit else None
-            if hit and not isinstance(piece, Piece):  # unreadable, or not signed by this user: resolved here
+            keep = isinstance(piece, Piece)
+            if hit and not keep:  # unreadable, or not signed by this user: resolved here
                 piece = _piece(root, schema, source_id, path, validator)
             elif not hit:
                 piece, keep = next(fresh)
@@ -357,12 +385,13 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
                     if keep:
                         cache.put_raw("article", key, piece)
                     piece = pickle.loads(piece)
+            piece.key = key if keep else None
             for origins in piece.rows.origins.values():  # a cached piece may come from another path to the project
                 origins.pack(root)
             for doc, *_ in piece.rows.loose_refs:
                 doc.source = root / doc.file
             yield piece
-    if missing:
+    if missing and whole:  # (entries of the previous versions of the files edited pile up)
         cache.prune("article", 2 * len(files) + 100)
 
 

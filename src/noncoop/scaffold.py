@@ -496,35 +496,46 @@ def completeness_notes(root: Path, frames: dict, new_only: bool = True) -> list[
     overlaps, and a registry alias of an actor or place that no row of that article refers to.
     Hints, not errors (`build.py --check --strict` makes them errors). Only for articles that the
     published package does not hold yet (`new_only`), so that a check of published data is quiet."""
-    published_csv = root / "data" / "sources.csv"
-    published = set()
-    if new_only and published_csv.is_file():
-        published = {line.split(",", 1)[0] for line in published_csv.read_text(encoding="utf-8").splitlines()[1:]}
+    return [note for notes in notes_by_article(root, frames, new_only).values() for note in notes]
+
+
+def published_sources(root: Path) -> set[str]:
+    """The source_ids of the published sources.csv (none when there is none)."""
+    path = root / "data" / "sources.csv"
+    if not path.is_file():
+        return set()
+    return {line.split(",", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()[1:]}
+
+
+def notes_by_article(root: Path, frames: dict, new_only: bool = True) -> dict[str, list[str]]:
+    """`completeness_notes` by source_id, for each source the check notes on (in table order)."""
+    notes: dict[str, list[str]] = {}
+    published = published_sources(root) if new_only else set()
     new = [source_id for source_id in frames["sources"]["source_id"] if source_id not in published]
     if not new:
-        return []
+        return notes
     reg = registry(root)
     events, quotes, roles = frames["events"], frames["quotes"], frames["event_actors"]
-    notes = []
     for source_id in new:
         rel = f"articles/{source_id}.txt"
         text = (root / rel).read_text(encoding="utf-8")
+        own = notes.setdefault(source_id, [])
         own_quotes = quotes[quotes.source_id == source_id]
         spans = list(zip(own_quotes.char_start, own_quotes.char_end))
         for found in quotations(text):
             end = found.start + len(found.text)
             if not any(start < end and stop > found.start for start, stop in spans):
-                notes.append(f"note: {rel}:{_line_col(text, found.start)}: the quotation “{_clip(found.text)}” is "
-                             f"covered by no quote: add it under `quotes:` in annotations/{source_id}.yaml, "
-                             "or leave it if it quotes no one")
+                own.append(f"note: {rel}:{_line_col(text, found.start)}: the quotation “{_clip(found.text)}” is "
+                           f"covered by no quote: add it under `quotes:` in annotations/{source_id}.yaml, "
+                           "or leave it if it quotes no one")
         own_events = events[events.source_id == source_id]
         referred = (set(roles.actor_id[roles.event_id.isin(own_events.event_id)]) | set(own_events.claimed_by.dropna())
                     | set(own_events.place_id.dropna()) | set(own_quotes.speaker_id.dropna()))
         for hit in alias_hits(text, reg):
             if hit.extra["id"] not in referred:
-                notes.append(f"note: {rel}:{_line_col(text, hit.start)}: “{hit.text}” is an alias of "
-                             f"{hit.extra['kind'][:-1]} {hit.extra['id']}, to which no row of annotations/{source_id}.yaml "
-                             "refers: code what the text says of it, or leave it")
+                own.append(f"note: {rel}:{_line_col(text, hit.start)}: “{hit.text}” is an alias of "
+                           f"{hit.extra['kind'][:-1]} {hit.extra['id']}, to which no row of annotations/{source_id}.yaml "
+                           "refers: code what the text says of it, or leave it")
     return notes
 
 

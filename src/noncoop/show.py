@@ -4,9 +4,11 @@ context, its links and every row that refers to it, read from the annotations as
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Iterable
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import did_you_mean
@@ -112,38 +114,41 @@ def reference_notes(root: Path, frames: dict[str, pd.DataFrame]) -> list[str]:
     """A note for every event reference (a link, a quote's `event_id`) that the published tables
     under `root` do not hold yet, naming the target's summary: a wrong ID that happens to exist
     is visible. Nothing when nothing is published."""
-    published = {name: root / "data" / f"{name}.csv" for name in ("event_links", "quotes")}
+    def columns(name: str, *names: str) -> pa.Table:
+        return pa.table({c: pa.array(frames[name][c], pa.string()) for c in names})
+    return notes_of(root, columns("event_links", *REFERENCES["event_links"]), columns("quotes", *REFERENCES["quotes"]),
+                    lambda key: summary(frames, "events", key))
+
+
+REFERENCES = {"event_links": ("event_id", "linked_event_id", "link_type"), "quotes": ("quote_id", "event_id")}
+
+
+def notes_of(root: Path, links: pa.Table, quotes: pa.Table, summary_of: Callable[[str], str]) -> list[str]:
+    """`reference_notes` of the rows `links` and `quotes` (the columns REFERENCES names), with
+    `summary_of(event_id)` an event's summary; in the tables' order (by primary key)."""
+    published = {name: root / "data" / f"{name}.csv" for name in REFERENCES}
     if not all(p.is_file() for p in published.values()):
         return []
-    known_links = _published(published["event_links"], "event_id", "linked_event_id", "link_type")
-    known_quotes = _published(published["quotes"], "quote_id", "event_id")
     notes = []
-    links = frames["event_links"]
-    for event_id, linked, link_type in _values(links, "event_id", "linked_event_id", "link_type"):
-        if (event_id, linked, link_type) not in known_links:
-            own = summary(frames, "events", event_id)
-            notes.append(_note(root, event_id, f"{event_id} (“{own}”) {link_type} {linked}", linked, frames))
-    for quote_id, event_id in _values(frames["quotes"], "quote_id", "event_id"):
-        if isinstance(event_id, str) and (quote_id, event_id) not in known_quotes:
-            notes.append(_note(root, quote_id, f"{quote_id} is about {event_id}", event_id, frames))
+    for event_id, linked, link_type in _unpublished(links, published["event_links"]):
+        notes.append(_note(event_id, f"{event_id} (“{summary_of(event_id)}”) {link_type} {linked}", linked,
+                           summary_of))
+    for quote_id, event_id in _unpublished(quotes.filter(pc.is_valid(quotes["event_id"])), published["quotes"]):
+        notes.append(_note(quote_id, f"{quote_id} is about {event_id}", event_id, summary_of))
     return notes
 
 
-def _published(path: Path, *columns: str) -> set[tuple]:
-    """The rows of `columns` of a published CSV, as text (an empty cell: '')."""
-    table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                           convert_options=pacsv.ConvertOptions(include_columns=list(columns), strings_can_be_null=False,
-                                                                column_types=dict.fromkeys(columns, pa.string())))
-    return set(zip(*(table.column(c).to_pylist() for c in columns)))
+def _unpublished(rows: pa.Table, path: Path) -> list[tuple]:
+    """The rows (text columns, none empty) that the published CSV at `path` does not hold, sorted
+    by their values (the first columns are the key)."""
+    columns = rows.column_names
+    published = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                               convert_options=pacsv.ConvertOptions(include_columns=columns, strings_can_be_null=False,
+                                                                    column_types=dict.fromkeys(columns, pa.string())))
+    missing = rows.join(published, keys=columns, join_type="left anti").sort_by([(c, "ascending") for c in columns])
+    return list(zip(*(missing[c].to_pylist() for c in columns)))
 
 
-def _values(df: pd.DataFrame, *columns: str):
-    """The rows of `columns` as tuples of plain Python values (missing: None), in row order."""
-    return zip(*(df[c].astype(object).where(df[c].notna(), None).tolist() for c in columns))
-
-
-def _note(root: Path, own_id: str, what: str, target: str, frames: dict) -> str:
-    source_id = own_id.rsplit("-", 1)[0]
-    rel = f"annotations/{source_id}.yaml"
-    return (f"note: {rel}: {what}: “{summary(frames, 'events', target)}”; is this the event meant? "
-            f"(`python build.py show {target}`)")
+def _note(own_id: str, what: str, target: str, summary_of: Callable[[str], str]) -> str:
+    rel = f"annotations/{own_id.rsplit('-', 1)[0]}.yaml"
+    return f"note: {rel}: {what}: “{summary_of(target)}”; is this the event meant? (`python build.py show {target}`)"

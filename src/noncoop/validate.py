@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from functools import partial
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 import pandera.pandas as pa
@@ -272,10 +272,13 @@ def _expected(schema: Schema, table: Table, column: str, check: str) -> tuple[st
     return check, []
 
 
-def validate_tables(schema: Schema, frames: dict[str, pd.DataFrame], origins: Origins) -> Problems:
-    """Run every table's pandera column checks and its row rules; report failures at their origin."""
+def validate_tables(schema: Schema, frames: dict[str, pd.DataFrame], origins: Origins,
+                    names: Iterable[str] | None = None) -> Problems:
+    """Run every table's (or the tables `names`') pandera column checks and row rules; report
+    failures at their origin."""
     problems = Problems()
-    for name, table in schema.tables.items():
+    for name in schema.tables if names is None else names:
+        table = schema.tables[name]
         df = frames[name]
         try:
             pandera_schema(schema, table, rules=False).validate(df, lazy=True)
@@ -381,9 +384,16 @@ def isin(values: pd.Series, known: pd.Series) -> pd.Series:
 def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
                      hashes: dict[str, str], origins: Origins | None = None,
                      skipped: Callable[..., bool] = lambda value, table="": False, loose_refs=()) -> Problems:
-    """Checks across tables: foreign keys, spans against the articles, article checksums."""
+    """Checks across tables: foreign keys, then each article's own (`validate_articles`)."""
+    problems = validate_references(schema, frames, origins or {}, skipped, loose_refs)
+    problems.extend(validate_articles(schema, frames, texts, hashes, origins or {}))
+    return problems
+
+
+def validate_references(schema: Schema, frames: dict[str, pd.DataFrame], origins: Origins,
+                        skipped: Callable[..., bool], loose_refs) -> Problems:
+    """Every foreign key resolves (in the rows and in the items left out for another fault)."""
     problems = Problems()
-    origins = origins or {}
     for name, table in schema.tables.items():
         df = frames[name]
         for fk in table.foreign_keys:  # single-column keys, each to a table's primary key (schema.py)
@@ -402,6 +412,14 @@ def validate_package(schema: Schema, frames: dict[str, pd.DataFrame], texts: dic
         if not skipped(value, target) and not known.isin([value]).any():
             problems.add(doc.at(path), field_path(path), value, f"an existing {target}.{key}",
                          did_you_mean(value, [str(k) for k in known.dropna()]))
+    return problems
+
+
+def validate_articles(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
+                      hashes: dict[str, str], origins: Origins) -> Problems:
+    """What each article's rows must satisfy among themselves: every event has an actor, every
+    span equals its article's characters, every article's sha256 matches."""
+    problems = Problems()
     has_actor = frames["event_actors"].loc[frames["event_actors"].role == "actor", "event_id"]
     for row in frames["events"].index[~isin(frames["events"].event_id, has_actor)]:
         problems.add(_origin(origins, "events", row, "event_id"), "events.actors", None,
