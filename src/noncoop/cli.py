@@ -341,6 +341,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         with _without_cycle_collection():
             if not isinstance(verdict, Verdict) and args.check:
                 verdict = _delta_verdict(root, schema, cache, stages)
+                if verdict and key == _inputs_key(root, schema)[1]:  # nothing changed while it ran
+                    cache.put("check", key, verdict)
             if not isinstance(verdict, Verdict):
                 verdict, built, base = _verdict(root, schema, stages, cache, notes=args.check)
                 now = _inputs_key(root, schema) if key else None

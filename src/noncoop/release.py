@@ -34,10 +34,8 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from .errors import BuildError, Location, Problems
-from .excel import render_excel
 from .read import safe_path
 from .schema import PROJECT, SCHEMA_FILES, Schema, SchemaDefinitionError, load_schema
-from .stata import render_stata
 from .write import build_lock
 
 # The hand-written files every release ships, besides the build's outputs and the articles and
@@ -107,7 +105,10 @@ def zenodo_json(schema: Schema) -> str:
 
 def release_formats(schema: Schema, frames: dict) -> Iterator[tuple[str, bytes]]:
     """The formats only the release holds, as (path, bytes): a Stata file per table and the Excel
-    workbook, rendered from the build's frames (the repository does not publish them)."""
+    workbook, rendered from the build's frames (the repository does not publish them). Their writers
+    are imported here: every check imports this module, and xlsxwriter alone takes 55 ms."""
+    from .excel import render_excel
+    from .stata import render_stata
     yield from render_stata(schema, frames)
     yield from render_excel(schema, frames)
 
