@@ -113,8 +113,8 @@ def tree_digest(root: Path, folder: str) -> str:
     for entry in sorted(os.scandir(path), key=lambda e: e.name):
         if entry.is_symlink():
             parts += [entry.name, "(link)"]
-        elif entry.is_file():
-            parts += [entry.name, file_sha256(entry.path)]
+        elif entry.is_file():  # (a file hashed earlier in this run and unchanged since is not opened again)
+            parts += [entry.name, hashed(entry.path, entry.stat()) or file_sha256(entry.path)]
         else:
             parts += [entry.name, "(other)"]
     return combined(*parts)
