@@ -36,3 +36,19 @@ def test_a_settled_file_is_read_once_and_again_after_a_change(tmp_path, monkeypa
     assert cache.file_sha256(path) == _digest(b"second!") and reads
     with path.open("rb") as f:  # an opened file is looked up by its path and its own fstat
         assert cache.file_sha256(path, f) == _digest(b"second!")
+
+
+def test_a_tree_digest_opens_only_the_files_changed_since_this_run_hashed_them(tmp_path, monkeypatch):
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    for name in ("a.yaml", "b.yaml"):
+        (folder / name).write_bytes(name.encode())
+    now = time.time_ns
+    monkeypatch.setattr(cache.time, "time_ns", lambda: now() + 10 * cache.SETTLED_NS)  # long after writing
+    first = cache.tree_digest(tmp_path, "annotations")
+    opened = []
+    monkeypatch.setattr(cache, "open", lambda name, *a: opened.append(os.path.basename(name)) or open(name, *a),
+                        raising=False)
+    assert cache.tree_digest(tmp_path, "annotations") == first and not opened
+    (folder / "b.yaml").write_bytes(b"changed")
+    assert cache.tree_digest(tmp_path, "annotations") != first and opened == ["b.yaml"]
