@@ -167,7 +167,7 @@ EDITS = {_summary: True, _quote_event: True, _link_type: True, _added: True, _sa
 def test_a_delta_check_answers_as_the_full_check_or_gives_way(corpus, tmp_path, schema, edit, seed):
     root = _copy(corpus, tmp_path / "corpus")
     edit(root, random.Random(seed))
-    outcome = delta.check(root, schema, Cache(root), notes=True)
+    outcome = delta.check(root, schema, Cache(root))
     full, _, _ = _verdict(root, schema, Stages(), Cache(root, enabled=False), notes=True)
     if full.problems:
         assert outcome is None
@@ -188,7 +188,7 @@ def test_notes_of_the_unpublished_come_from_the_baseline_and_anew(corpus, tmp_pa
     assert main(["--root", str(root), "--check"]) == 1  # a full check (the outputs are stale): it leaves a baseline
     assert (root / FOLDER / delta.KIND).is_dir()
     _quote_event(root, random.Random(5))
-    outcome = delta.check(root, schema, Cache(root), notes=True)
+    outcome = delta.check(root, schema, Cache(root))
     full, _, _ = _verdict(root, schema, Stages(), Cache(root, enabled=False), notes=True)
     assert outcome is not None and full.hints and full.notes
     assert (outcome.notes, outcome.hints, outcome.fingerprint) == (full.notes, full.hints, full.fingerprint)
@@ -231,11 +231,11 @@ def test_a_new_row_whose_key_a_kept_row_has_gives_way(corpus, tmp_path, schema):
     root = _copy(corpus, tmp_path / "corpus")
     _added(root, None)
     cache = Cache(root)
-    assert delta.check(root, schema, cache, notes=True) is not None
+    assert delta.check(root, schema, cache) is not None
     base = cache.get(delta.KIND, delta.SLOT)
     key = pd.DataFrame({"source_id": pd.array([ADDED], dtype="string")})
     keys = base.tables["sources"].keys.copy()  # (unpickled arrays are read-only)
     keys[0] = delta._key_hashes(key, schema.tables["sources"])[0]
     base.tables["sources"].keys = keys
     cache.put(delta.KIND, delta.SLOT, base)
-    assert delta.check(root, schema, cache, notes=True) is None
+    assert delta.check(root, schema, cache) is None

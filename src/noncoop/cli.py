@@ -398,7 +398,7 @@ def _run(root: Path, args: argparse.Namespace) -> int:
 
 def _delta_verdict(root: Path, schema: Schema, cache: Cache, stages: Stages) -> Verdict | None:
     """The verdict of a delta check (delta.py), or None when the full check must run."""
-    outcome = delta.check(root, schema, cache, notes=True)
+    outcome = delta.check(root, schema, cache)
     stages.lap("delta")
     if outcome is None:
         return None

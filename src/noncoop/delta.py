@@ -3,8 +3,8 @@
 A full check that finds no problem leaves a `Baseline` in the cache: per table, each row's hash
 (record.row_hashes), its primary key's hash and the article it came from, and the columns that
 foreign keys and the check's notes read; per article, its cache key and its text's digest; the
-completeness notes by article. A later check whose code, schemas, registries and published
-`sources.csv` are those of the baseline, and in which a few articles' annotations changed or were
+completeness notes of the articles not yet published. A later check whose code, schemas and
+registries are those of the baseline, and in which a few articles' annotations changed or were
 added (none removed, no article text changed: a registry alias found in one stays found), resolves
 and validates only those articles' rows, with the functions a full check uses: every column check
 and row rule, every rule among an article's own rows (`validate_articles`). What joins them to the
@@ -113,12 +113,11 @@ class Outcome:
 
     counts: dict[str, int]
     fingerprint: Fingerprint
-    notes: list[str]
-    hints: list[str]
-    changed: int  # the articles resolved and validated
+    notes: list[str]  # reference notes
+    hints: list[str]  # completeness notes
 
 
-def check(root: Path, schema: Schema, cache: Cache, notes: bool) -> Outcome | None:
+def check(root: Path, schema: Schema, cache: Cache) -> Outcome | None:
     """The verdict of a check that validates only the articles changed since the baseline, or
     None when the full check must run (no baseline, too much changed, or any problem found)."""
     base = cache.get(KIND, SLOT) if cache else None
@@ -155,14 +154,12 @@ def check(root: Path, schema: Schema, cache: Cache, notes: bool) -> Outcome | No
     texts_now = {k: d for k, (_, d) in base.articles.items()} | digests
     fp = Fingerprint({name: frame_digest(base.tables[name].dtypes, h) for name, h in hashes.items()},
                      texts_digest(texts_now), code_of(schema))
-    counts = {name: len(h) for name, h in hashes.items()}
-    if not notes:
-        return Outcome(counts, fp, [], [], len(changed))
     hints = _hints(root, base, part.articles, frames)
     if hints is None:
         return None
-    return Outcome(counts, fp, _notes(root, kept, frames) if os.path.lexists(root / "datapackage.json") else [],
-                   [note for k in sorted(hints) for note in hints[k]], len(changed))
+    return Outcome({name: len(h) for name, h in hashes.items()}, fp,
+                   _notes(root, kept, frames) if os.path.lexists(root / "datapackage.json") else [],
+                   [note for k in sorted(hints) for note in hints[k]])
 
 
 def _hints(root: Path, base: Baseline, changed, frames: dict[str, pd.DataFrame]) -> dict[str, list[str]] | None:
