@@ -13,7 +13,7 @@ import resource
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -23,10 +23,10 @@ from .annotation_schema import KINDS, annotation_json_schema
 from .cache import Cache, code_digest, combined, file_sha256, sha256, tree_digest
 from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
-from .errors import BuildError, Problem, github_annotations
+from .errors import BuildError, github_annotations
 from .package import descriptor_bytes, digest
 from . import delta
-from .record import Fingerprint, fingerprint, known_differences, row_hashes, save
+from .record import Verdict, fingerprint, known_differences, row_hashes, save
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
 from .scaffold import new_article, notes_by_article
@@ -212,17 +212,6 @@ def _validated(root: Path, schema: Schema, stages: Stages, cache: Cache | None) 
     return frames, texts, resolved.extents
 
 
-@dataclass
-class Verdict:
-    """What a check of some inputs found: kept in the cache under the inputs' digest (`_inputs_key`)."""
-
-    problems: list[Problem]
-    counts: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # reference notes (stdout)
-    hints: list[str] = field(default_factory=list)  # completeness notes
-    fingerprint: Fingerprint | None = None
-
-
 def _inputs_key(root: Path, schema: Schema) -> tuple[str, str]:
     """Everything a check reads: (the annotation and article files, the schemas and the code; that
     and the published files its notes compare with)."""
@@ -339,12 +328,10 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         stages.lap("cache")
         built = None
         with _without_cycle_collection():
-            if not isinstance(verdict, Verdict) and args.check:
-                verdict = _delta_verdict(root, schema, cache, stages)
-                if verdict and key == _inputs_key(root, schema)[1]:  # nothing changed while it ran
-                    cache.put("check", key, verdict)
             if not isinstance(verdict, Verdict):
-                verdict, built, base = _verdict(root, schema, stages, cache, notes=args.check)
+                verdict, base = _delta_verdict(root, schema, cache, stages) if args.check else None, None
+                if verdict is None:
+                    verdict, built, base = _verdict(root, schema, stages, cache, notes=args.check)
                 now = _inputs_key(root, schema) if key else None
                 if key and args.check and key == now[1]:  # nothing changed while it ran
                     cache.put("check", key, verdict)
@@ -352,7 +339,7 @@ def _run(root: Path, args: argparse.Namespace) -> int:
                 if base and sources == now[0]:
                     cache.put(delta.KIND, delta.SLOT, base)
                 base = None  # (not kept while the outputs are rendered)
-                stages.lap("baseline")  # the fingerprint, the notes and the delta check's baseline
+                stages.lap("baseline")  # a full check's fingerprint, notes and baseline; keeping the verdict
             if verdict.problems:
                 print(BuildError(verdict.problems).report(), file=sys.stderr)
                 if os.environ.get("GITHUB_ACTIONS") == "true":  # each problem on its line of the pull request
@@ -398,11 +385,9 @@ def _run(root: Path, args: argparse.Namespace) -> int:
 
 def _delta_verdict(root: Path, schema: Schema, cache: Cache, stages: Stages) -> Verdict | None:
     """The verdict of a delta check (delta.py), or None when the full check must run."""
-    outcome = delta.check(root, schema, cache)
+    verdict = delta.check(root, schema, cache)
     stages.lap("delta")
-    if outcome is None:
-        return None
-    return Verdict([], outcome.counts, outcome.notes, outcome.hints, outcome.fingerprint)
+    return verdict
 
 
 def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache,

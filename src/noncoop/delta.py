@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from .cache import Cache, combined, files_digest, sha256
 from .errors import Problems
 from .read import annotation_files
-from .record import Fingerprint, code_of, dtypes_of, frame_digest, row_hashes, texts_digest
+from .record import Fingerprint, Verdict, code_of, dtypes_of, frame_digest, row_hashes, texts_digest
 from .resolve import incident_ids, piece_keys, resolve_articles
 from .scaffold import notes_by_article, published_sources
 from .schema import Schema, Table
@@ -107,17 +107,7 @@ def baseline(schema: Schema, frames: dict[str, pd.DataFrame], hashes: dict[str, 
     return Baseline(context, articles, tables, hints)
 
 
-@dataclass
-class Outcome:
-    """What a delta check found: the parts of a passing verdict."""
-
-    counts: dict[str, int]
-    fingerprint: Fingerprint
-    notes: list[str]  # reference notes
-    hints: list[str]  # completeness notes
-
-
-def check(root: Path, schema: Schema, cache: Cache) -> Outcome | None:
+def check(root: Path, schema: Schema, cache: Cache) -> Verdict | None:
     """The verdict of a check that validates only the articles changed since the baseline, or
     None when the full check must run (no baseline, too much changed, or any problem found)."""
     base = cache.get(KIND, SLOT) if cache else None
@@ -157,9 +147,9 @@ def check(root: Path, schema: Schema, cache: Cache) -> Outcome | None:
     hints = _hints(root, base, part.articles, frames)
     if hints is None:
         return None
-    return Outcome({name: len(h) for name, h in hashes.items()}, fp,
+    return Verdict([], {name: len(h) for name, h in hashes.items()},
                    _notes(root, kept, frames) if os.path.lexists(root / "datapackage.json") else [],
-                   [note for k in sorted(hints) for note in hints[k]])
+                   [note for k in sorted(hints) for note in hints[k]], fp)
 
 
 def _hints(root: Path, base: Baseline, changed, frames: dict[str, pd.DataFrame]) -> dict[str, list[str]] | None:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import Cache, code_digest, combined, sha256
+from .errors import Problem
 from .read import link_on_path
 from .write import published_as, table_paths
 
@@ -68,6 +69,18 @@ class Fingerprint:
     @property
     def key(self) -> str:
         return combined(self.code, self.texts, *(part for item in sorted(self.tables.items()) for part in item))
+
+
+@dataclass
+class Verdict:
+    """What a check of some inputs found, by a full check or a delta check (delta.py): kept in the
+    cache under the inputs' digest (`cli._inputs_key`)."""
+
+    problems: list[Problem]
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # reference notes (stdout)
+    hints: list[str] = field(default_factory=list)  # completeness notes
+    fingerprint: Fingerprint | None = None
 
 
 def fingerprint(schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
