@@ -308,7 +308,7 @@ def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tu
     _resolve_source(root, schema, source_id, path, validator, rows, problems, texts)
     for origins in rows.origins.values():
         origins.pack()
-    return Piece(rows, problems.items, texts[0] if texts else None, source_id, _references(rows))
+    return Piece(rows, problems.items, texts[0] if texts else None, source_id, _references(schema, rows))
 
 
 def piece_keys(root: Path, schema: Schema, source_ids: list[str]) -> list[str | None]:
@@ -395,14 +395,11 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
         cache.prune("article", 2 * len(files) + 100)
 
 
-_REFERENCES = (("event_actors", "actor_id", "actors"), ("events", "claimed_by", "actors"),
-               ("events", "place_id", "places"), ("quotes", "speaker_id", "actors"))
-
-
-def _references(rows: Resolved) -> frozenset[tuple[str, str]]:
-    """The (registry, key) pairs an article's rows refer to."""
-    return frozenset((kind, value) for table, column, kind in _REFERENCES
-                     for value in rows.columns[table][column] if value)
+def _references(schema: Schema, rows: Resolved) -> frozenset[tuple[str, str]]:
+    """The (registry, key) pairs an article's rows refer to: the values of its foreign keys to the
+    actors and places."""
+    return frozenset((fk.table, value) for name, table in schema.tables.items() for fk in table.foreign_keys
+                     if fk.table in ("actors", "places") for value in rows.columns[name][fk.fields[0]] if value)
 
 
 def incident_ids(event_ids: list[str], links: dict[str, list]) -> list[str]:
