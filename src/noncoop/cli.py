@@ -329,7 +329,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         built = None
         with _without_cycle_collection():
             if not isinstance(verdict, Verdict):
-                verdict, base = _delta_verdict(root, schema, cache, stages) if args.check else None, None
+                base = None
+                verdict = _delta_verdict(root, schema, cache, stages) if args.check else None
                 if verdict is None:
                     verdict, built, base = _verdict(root, schema, stages, cache, notes=args.check)
                 now = _inputs_key(root, schema) if key else None
