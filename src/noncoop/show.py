@@ -4,7 +4,7 @@ context, its links and every row that refers to it, read from the annotations as
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 import pandas as pd
 import pyarrow as pa
