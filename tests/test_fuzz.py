@@ -4,7 +4,9 @@
 random documents (which must load back unchanged); (b) the whole resolve + validate pipeline
 (`noncoop.cli.build`) on randomly mutated copies of the real annotation files. The only
 exception allowed out is `BuildError`, and it must carry at least one problem, each located in a
-file of the tree.
+file of the tree. Wherever the loader's fast road (rapidyaml) reads a text, the libyaml road must
+read it too, to the same value: every load in (a) is compared, and (c) writes documents in every
+scalar style YAML has, with the characters where YAML 1.1 and 1.2 or the two parsers could differ.
 
 The runs are derandomized, so CI is stable. `NONCOOP_FUZZ_EXAMPLES=N` runs N examples per test
 for a longer search by hand, e.g. `NONCOOP_FUZZ_EXAMPLES=2000 .venv/bin/python -m pytest -q
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -29,6 +32,7 @@ from ruamel.yaml.error import YAMLError
 from conftest import ROOT
 from noncoop.cli import build
 from noncoop.errors import BuildError, Problems
+from noncoop import read
 from noncoop.read import Document, load_yaml
 from noncoop.schema import load_schema
 
@@ -103,6 +107,7 @@ def load(scratch: Path, data: bytes) -> tuple[Document | None, Problems]:
     path.write_bytes(data)
     problems = Problems()
     doc = load_yaml(path, REL, problems)
+    same_on_both_roads(path)
     if doc is None:
         assert problems.items, "refused without saying why"
         for problem in problems.items:
@@ -155,6 +160,142 @@ def test_dumped_documents_load_back_unchanged(scratch, data, flow):
         assert problems.items and all(p.field == "(syntax)" and p.location.line for p in problems.items)
         return
     assert same(doc.data, data)
+
+
+def same_on_both_roads(path: Path) -> None:
+    """What the fast road reads, the libyaml road reads too, to the same values and types."""
+    data = path.read_bytes()
+    try:
+        fast = read._fast(data, data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return
+    if fast is None:
+        return
+    problems = Problems()
+    slow = load_yaml(path, REL, problems, fast=False)
+    assert slow is not None, f"only the fast road read it: {problems.items}"
+    assert same(fast, slow.data)
+    try:
+        event("fast road")
+    except InvalidArgument:  # (outside a Hypothesis test)
+        pass
+
+
+# --- (c) the two roads on every scalar style --------------------------------------------------------
+
+STYLED_TEXT = st.text(alphabet=st.sampled_from(list("ab -:#'\"\\\n\t ’é😀\u00a0\u2028\x85\x07\ufeff"
+                                                   "0.1e+~!&*|>[]{},?%@`")), max_size=16)
+FLOW_ITEMS = STYLED_TEXT | st.sampled_from(["1", "x", '"y z"', "'w'", "true", "~", "", "[a]", "{b: c}", "-x", ":x", "b: c"])
+
+
+def styled(text: str, style: str, indent: str) -> str:
+    """`text` as a YAML scalar of `style`, as a contributor might write it (not always valid YAML)."""
+    if style == "plain":
+        return text.replace("\n", "\n" + indent)
+    if style == "single":
+        return "'" + text.replace("'", "''").replace("\n", "\n" + indent) + "'"
+    if style == "double":
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + escaped.replace("\n", "\\n\\\n" + indent) + '"'
+    if style == "double-raw":  # escapes and line breaks left to the parser's folding
+        return '"' + text.replace('"', '\\"').replace("\n", "\n" + indent) + '"'
+    return style + "\n" + "".join(indent + "  " + line + "\n" for line in text.split("\n")).rstrip("\n")
+
+
+@st.composite
+def styled_documents(draw) -> str:
+    """A mapping of a few levels written out by hand: every scalar style and chomping, flow lists,
+    comments, escapes, folding and the characters YAML versions or parsers treat differently."""
+    lines = []
+
+    def block(depth: int, indent: str) -> None:
+        for i in range(draw(st.integers(1, 4))):
+            key = draw(st.sampled_from(["summary", "id", "a b", "é", "true", "1", "~", '"q"', "'s'", "k#", "k:"]))
+            kind = draw(st.sampled_from(["scalar", "scalar", "list", "flow", "map"] if depth < 3 else ["scalar"]))
+            if kind == "map":
+                lines.append(f"{indent}{key}{i}:")
+                block(depth + 1, indent + draw(st.sampled_from(["  ", "    "])))
+            elif kind == "list":
+                lines.append(f"{indent}{key}{i}:")
+                for _ in range(draw(st.integers(0, 3))):
+                    style = draw(st.sampled_from(["plain", "double"]))
+                    lines.append(f"{indent}- {styled(draw(STYLED_TEXT), style, indent + '  ')}")
+            elif kind == "flow":
+                items = draw(st.lists(FLOW_ITEMS, max_size=3))
+                lines.append(f"{indent}{key}{i}: [{draw(st.sampled_from([', ', ',', ' , '])).join(items)}]")
+            else:
+                style = draw(st.sampled_from(["plain", "single", "double", "double-raw", "|", "|-", "|+", ">", ">-",
+                                              ">+", "|2", ">1-"]))
+                comment = draw(st.sampled_from(["", "", " # note", "  #x"]))
+                lines.append(f"{indent}{key}{i}: {styled(draw(STYLED_TEXT), style, indent + '  ')}{comment}")
+    block(0, "")
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n", "\n...\n", "\n# end\n"]))
+
+
+@fuzz_settings(1500)
+@given(styled_documents())
+def test_the_fast_road_reads_every_scalar_style_as_libyaml_does(scratch, text):
+    doc, _ = load(scratch, text.encode("utf-8"))
+    event("read" if doc else "refused")
+
+
+# Each reason the fast road has to leave a text to libyaml, with a text it must leave for it.
+OFF_THE_FAST_ROAD = {
+    "a tag": "a: !x 1\n",
+    "an anchor": "a: &x 1\n",
+    "an alias": "a: 1\nb: *x\n",
+    "a tab": "a:\tb\n",
+    "a carriage return": "a: b\r\n",
+    "NEL, a line break to YAML 1.1 only": "a: b\x85c\n",
+    "LINE SEPARATOR, a line break to YAML 1.1 only": "a: b\u2028c\n",
+    "a byte order mark inside": "a: \ufeffb\n",
+    "a control character": "a: b\x07\n",
+    "an escape that gives a control character": 'a: "\\a"\n',
+    "no final line break (a block scalar's last break)": "a: |\n  b",
+    "a value that begins with ]": "a: ]\n",
+    "a value that begins with @": "a: @x\n",
+    "a value that begins with %": "a: %x\n",
+    "a duplicate key": "a: 1\na: 2\n",
+    "a key the core schema reads as a number": "1: a\n",
+    "a key the core schema reads as a boolean": "true: a\n",
+    "a quoted key that would read as a number": "'1': a\n",
+    "an empty key": '"": a\n',
+    "a null libyaml's road resolves and rapidyaml keeps as text": "a: ~\n",
+    "a boolean libyaml's road resolves and rapidyaml keeps as text": "a: True\n",
+    "a number libyaml's road resolves and rapidyaml keeps as text": "a: 0x1F\n",
+    "a quoted text that would read as a number": "a: '12'\n",
+    "an empty quoted text": 'a: ""\n',
+    "a list of such texts": "a: [x, TRUE]\n",
+    "a list at the top": "- a\n",
+    "a scalar at the top": "a\n",
+    "an empty document": "# nothing\n",
+    "two documents": "a: 1\n---\nb: 2\n",
+    "a document start marker": "---\na: 1\n",
+    "a directive": "%YAML 1.2\n---\na: 1\n",
+    "nesting deeper than MAX_DEPTH": "a: " + "[" * 40 + "]" * 40 + "\n",
+    "a syntax error": "a: [b\n",
+    "a plain value in a flow beginning with ':' (YAML 1.2 only)": "a: [:x]\n",
+    "a colon before a flow indicator (libyaml refuses it, rapidyaml reads a key)": "a: [x:]\n",
+    "an integer with more digits than Python converts": "a: " + "1" * 5000 + "\n",
+}
+
+
+@pytest.mark.parametrize("text", OFF_THE_FAST_ROAD.values(), ids=OFF_THE_FAST_ROAD.keys())
+def test_the_fast_road_leaves_what_it_cannot_vouch_for_to_libyaml(text):
+    assert read._fast(text.encode("utf-8"), text) is None
+
+
+def test_an_integer_too_long_for_python_is_kept_as_text(scratch):
+    doc, _ = load(scratch, ("a: " + "1" * 5000 + "\n").encode())
+    assert doc.data == {"a": "1" * 5000}
+
+
+@pytest.mark.parametrize("rel", FILES)
+def test_the_real_annotations_take_the_fast_road_to_the_same_values(rel):
+    data = (ROOT / rel).read_bytes()
+    fast = read._fast(data, data.decode("utf-8"))
+    assert fast is not None, "the fast road declined a real annotation file"
+    assert same(fast, load_yaml(ROOT / rel, rel, Problems(), fast=False).data)
 
 
 # --- (b) the whole pipeline on mutated annotations ---------------------------------------------------

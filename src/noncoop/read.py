@@ -7,21 +7,35 @@ that leave the tree are refused with a located Problem. Plain scalars are resolv
 core schema (so `no` stays the text "no"), and every scalar keeps the text the contributor wrote
 (a date stays the string `2022-07-28`): nothing is silently altered. Positions are looked up in the
 node tree only when a problem is reported.
+
+Most files take a faster road (`_fast`): rapidyaml parses them and emits JSON, which Python's C
+decoder reads. It is taken only where it gives what the libyaml road would: a single mapping, no
+tags, anchors or aliases, no character YAML 1.1 and 1.2 read differently, no duplicate key, no
+key or text that the core schema could have read as a number, boolean or null (whether it was
+quoted is known only to libyaml's nodes), nesting within MAX_DEPTH. Anything else, and every
+file rapidyaml cannot parse, takes the libyaml road with its located problems.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Location, Problems
+
+try:
+    import ryml  # rapidyaml: optional, without it every file takes the libyaml road
+except ImportError:  # pragma: no cover - a platform without its wheel
+    ryml = None
 
 MAX_YAML_BYTES = 1_000_000
 MAX_ARTICLE_BYTES = 5_000_000
@@ -58,6 +72,21 @@ _NUMBER_START = frozenset("0123456789+-.")  # every int and float of the core sc
 _INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
 
+# What keeps a text off the fast road: a tag, anchor or alias where a node may begin (also inside
+# quotes: harmless, but told apart only by parsing); any character outside printable YAML 1.2
+# (tabs, CR, controls, surrogates), the BOM, and the line breaks YAML 1.1 knows and 1.2 does not.
+# A colon before a flow indicator, which libyaml refuses in a plain value in a flow (`[x:]`) and
+# rapidyaml reads as a key. And a text must end with a line break (rapidyaml adds one to a block
+# scalar at the end of a file without). In the values, `_Mappings` looks for the rest.
+_PROPERTY = re.compile(r"(?:^|[\s\[{,:])[!&*]")
+_COLON_FLOW = re.compile(r":[,?\[\]{}]")
+_UNPRINTABLE = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# Indicators that cannot begin a plain value (rapidyaml reads `a: ]` and, YAML 1.2 only, `[:x]` as
+# text), and the first characters of every core-schema number: a value or key beginning with one is
+# left to libyaml's road, which knows whether it was quoted.
+_INDICATOR = frozenset("]}@`%,?:")
+_UNSURE_START = _NUMBER_START | _INDICATOR
+
 Path_ = tuple  # a path into a YAML document: keys and list indices
 
 
@@ -77,7 +106,10 @@ class Document:
     def at(self, path: Path_, key: bool = False) -> Location:
         """Location of the value at `path` (or of its key), else of its nearest ancestor."""
         if self.root is None:
-            self.root = yaml.compose(self.source.read_text(encoding="utf-8"), Loader=_Loader)
+            try:
+                self.root = yaml.compose(self.source.read_text(encoding="utf-8"), Loader=_Loader)
+            except yaml.YAMLError:  # read by the fast road alone, which the fuzz tests say cannot happen
+                return Location(self.file, path=field_path(path))
         node, key_node = self.root, None
         for part in path:
             child = _child(node, part)
@@ -175,12 +207,16 @@ def decode(data: bytes, rel: str, problems: Problems) -> str | None:
     return text
 
 
-def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
-    """Parse one YAML file safely; None (with Problems) when it cannot be used at all."""
+def load_yaml(path: Path, rel: str, problems: Problems, fast: bool = True) -> Document | None:
+    """Parse one YAML file safely; None (with Problems) when it cannot be used at all. With
+    `fast`, by rapidyaml where it reads the file exactly as libyaml does (`_fast`)."""
     data = read_bytes(path, rel, MAX_YAML_BYTES, problems)
     text = decode(data, rel, problems) if data is not None else None
     if text is None:
         return None
+    quick = _fast(data, text) if fast else None
+    if quick is not None:
+        return Document(rel, quick, path)
     try:
         tags = _tags_and_aliases(text, rel, problems) if ("!" in text or "*" in text) else {}
         if tags is None or _too_deep(text, rel, problems):
@@ -201,6 +237,101 @@ def load_yaml(path: Path, rel: str, problems: Problems) -> Document | None:
     doc.data = _convert(node, (), doc, problems, tags)
     doc.root = None
     return doc if len(problems.items) == before else None
+
+
+class _Unsure(Exception):
+    """The fast road cannot vouch for a text: it takes the libyaml road."""
+
+
+def _fast(data: bytes, text: str) -> dict | None:
+    """The mapping `data` holds, by rapidyaml, when it is certain to equal the libyaml road's
+    (see the module docstring); else None."""
+    if (ryml is None or not text.endswith("\n") or _UNPRINTABLE.search(text) or _COLON_FLOW.search(text)
+            or (("!" in text or "&" in text or "*" in text) and _PROPERTY.search(text))):
+        return None
+    try:
+        with _stderr_muted():  # rapidyaml prints each parse error before raising it
+            tree = ryml.parse_in_arena(data)
+        root = tree.root_id()
+        if not tree.is_map(root):  # a list or scalar, an empty file, `---` or a directive (a stream)
+            return None
+        return json.loads(ryml.emit_json_malloc(tree, root), object_pairs_hook=_Mappings().check)
+    except (ryml.ExceptionBasic, ValueError, RecursionError, _Unsure):  # (JSON it could not emit faithfully)
+        return None
+
+
+class _Mappings:
+    """json's hook for each mapping of one document, innermost first: refuses duplicate keys,
+    keys and texts the core schema does not read as text, and nesting deeper than MAX_DEPTH."""
+
+    def __init__(self) -> None:
+        self.depth: dict[int, int] = {}  # id of each mapping made so far -> its nesting depth
+
+    def check(self, pairs: list[tuple[str, Any]]) -> dict:
+        mapping = dict(pairs)
+        if len(mapping) != len(pairs):
+            raise _Unsure
+        depth = 1
+        for key, value in pairs:
+            if key not in _TEXT_KEYS:
+                if _maybe_not_text(key):
+                    raise _Unsure  # a number, boolean or null unless it was quoted: libyaml knows
+                if len(_TEXT_KEYS) < 10_000:
+                    _TEXT_KEYS.add(key)
+            kind = value.__class__
+            if kind is str:
+                # (a first look without a call, as this runs for every value: most are plain text)
+                if not value or value[0] in _UNSURE_START or value in _NULL or value in _BOOL:
+                    if _maybe_not_text(value):
+                        raise _Unsure
+                if len(value) <= 64:  # as `_scalar` does
+                    mapping[key] = sys.intern(value)
+            elif kind is dict:
+                depth = max(depth, 1 + self.depth[id(value)])
+            elif kind is list:
+                depth = max(depth, 1 + self._depth(value))
+        if depth >= MAX_DEPTH:
+            raise _Unsure
+        self.depth[id(mapping)] = depth
+        return mapping
+
+    def _depth(self, value: Any) -> int:
+        """The nesting depth of a value (0: a scalar), checking the texts of lists on the way."""
+        if value.__class__ is str:
+            if _maybe_not_text(value):
+                raise _Unsure
+            return 0
+        if value.__class__ is dict:
+            return self.depth[id(value)]
+        if value.__class__ is list:
+            return 1 + max((self._depth(item) for item in value), default=0)
+        return 0
+
+
+_TEXT_KEYS: set[str] = set()  # keys already found to be text (field names, mostly)
+
+
+def _maybe_not_text(value: str) -> bool:
+    """Whether `value`, if it was plain, might not be the text libyaml's road reads."""
+    return (not value or value[0] in _INDICATOR or value in _NULL or value in _BOOL
+            or (value[0] in _NUMBER_START and _plain(value) is not value))
+
+
+_DEVNULL: list[int] = []
+
+
+@contextmanager
+def _stderr_muted() -> Iterator[None]:
+    """File descriptor 2 points to the null device meanwhile (what C code writes there is lost)."""
+    if not _DEVNULL:
+        _DEVNULL.append(os.open(os.devnull, os.O_WRONLY))
+    saved = os.dup(2)
+    os.dup2(_DEVNULL[0], 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _too_deep(text: str, rel: str, problems: Problems) -> bool:
@@ -336,7 +467,10 @@ def _plain(value: str) -> Any:
     if value[0] not in _NUMBER_START:  # the common case, text: skip the patterns
         return value
     if _INT.fullmatch(value):
-        return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
+        try:
+            return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits): kept as text
+            return value
     if _FLOAT.fullmatch(value):
         return float(value.lower().replace(".inf", "inf").replace(".nan", "nan"))
     return value

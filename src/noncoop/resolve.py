@@ -303,9 +303,13 @@ class Piece:
     key: str | None = None  # its cache key, when its files are known to have had it while it was resolved
 
 
-def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple) -> Piece:
+def _piece(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple, fast: bool = True) -> Piece:
+    """One article resolved; one with problems is resolved again by the libyaml road alone (read.py),
+    so that every problem is told as that road tells it."""
     rows, problems, texts = Resolved.empty(schema), Problems(), []
-    _resolve_source(root, schema, source_id, path, validator, rows, problems, texts)
+    _resolve_source(root, schema, source_id, path, validator, rows, problems, texts, fast)
+    if problems.items and fast:
+        return _piece(root, schema, source_id, path, validator, fast=False)
     for origins in rows.origins.values():
         origins.pack()
     return Piece(rows, problems.items, texts[0] if texts else None, source_id, _references(schema, rows))
@@ -457,7 +461,7 @@ class _alias_finder:
 
 
 def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, validator: tuple,
-                    out: Resolved, problems: Problems, corpus_texts: list[str]) -> None:
+                    out: Resolved, problems: Problems, corpus_texts: list[str], fast: bool = True) -> None:
     rel = f"annotations/{source_id}.yaml"
     if not re.fullmatch(schema.fields["source_id"].pattern.strip("^$"), source_id):
         problems.add(Location(rel), "(file name)", source_id, "a source_id of lowercase letters, digits, '_' and '-'",
@@ -467,7 +471,7 @@ def _resolve_source(root: Path, schema: Schema, source_id: str, path: Path, vali
         return
     article = read_article(root, source_id, problems)
     corpus_texts.append(article.text if article else None)  # checked for aliases even if the annotation is broken
-    doc = load_yaml(path, rel, problems)
+    doc = load_yaml(path, rel, problems, fast)
     stubs = refuse_stubs(doc, problems) if doc else set()
     bad = _schema_problems(doc, validator, problems) | stubs if doc else {()}
     if () in bad:
