@@ -298,6 +298,25 @@ def test_the_real_annotations_take_the_fast_road_to_the_same_values(rel):
     assert same(fast, load_yaml(ROOT / rel, rel, Problems(), fast=False).data)
 
 
+def test_an_article_with_a_problem_is_told_by_the_libyaml_road(pipeline, monkeypatch):
+    """Whatever the fast road made of a file, an article with a problem is read again by libyaml:
+    its messages are the libyaml road's (here the fast road is made to misread the broken file)."""
+    root, originals, schema = pipeline
+    restore(root, originals)
+    rel = FILES[0]
+    (root / rel).write_text(originals[rel].replace("status: ongoing", "status: going on", 1), encoding="utf-8")
+
+    def told() -> list[str]:
+        with pytest.raises(BuildError) as refused:
+            build(root, schema)
+        return [str(problem) for problem in refused.value.problems]
+    expected = told()
+    fast = read._fast
+    monkeypatch.setattr(read, "_fast", lambda data, text: {"source": {}} if "going on" in text else fast(data, text))
+    assert told() == expected and any("going on" in problem for problem in expected)
+    restore(root, originals)
+
+
 # --- (b) the whole pipeline on mutated annotations ---------------------------------------------------
 
 class Pipeline(tuple):
