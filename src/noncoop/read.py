@@ -11,9 +11,10 @@ node tree only when a problem is reported.
 Most files take a faster road (`_fast`): rapidyaml parses them and emits JSON, which Python's C
 decoder reads. It is taken only where it gives what the libyaml road would: a single mapping, no
 tags, anchors or aliases, no character YAML 1.1 and 1.2 read differently, no duplicate key, no
-key or text that the core schema could have read as a number, boolean or null (whether it was
-quoted is known only to libyaml's nodes), nesting within MAX_DEPTH. Anything else, and every
-file rapidyaml cannot parse, takes the libyaml road with its located problems.
+key or text that the core schema could have read as a number, boolean or null or that begins
+with an indicator (whether it was quoted is known only to libyaml's nodes), nesting within
+MAX_DEPTH. Anything else, and every file rapidyaml cannot parse, takes the libyaml road with its
+located problems. `tests/test_fuzz.py` holds the two roads to the same values.
 """
 from __future__ import annotations
 
