@@ -283,3 +283,16 @@ def test_check_without_published_outputs_says_so_and_passes(tree):
     assert result.stdout.startswith("check passed: sources ")
     assert "no published outputs" in result.stdout + result.stderr
     assert sorted(p.name for p in tree.iterdir() if not p.name.startswith(".")) == ["annotations", "articles"]
+
+
+def test_a_published_file_is_unchanged_only_when_it_holds_exactly_the_bytes(tmp_path):
+    """`unchanged` reads in chunks: every length around the chunk size, with the file equal, one
+    byte different at each position, a byte longer and a byte shorter."""
+    from noncoop.write import unchanged
+    path = tmp_path / "f"
+    for size in range(0, 10):
+        data = bytes(range(65, 65 + size))
+        variants = [data, data + b"!", data[:-1]] + [data[:i] + b"?" + data[i + 1:] for i in range(size)]
+        for content in variants:
+            path.write_bytes(content)
+            assert unchanged(path, data, chunk=4) is (content == data), (size, content)
