@@ -14,10 +14,10 @@ import html
 import json
 from contextlib import nullcontext
 from datetime import date, timedelta
+from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import jinja2
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +25,9 @@ from markupsafe import Markup
 
 from .cores import forked_map, workers_for
 from .schema import Schema
+
+if TYPE_CHECKING:
+    import jinja2
 
 FOLDER = "docs/viewer/"
 AXIS = ("2022-01-01", "2022-12-31")  # the timeline's axis, first and last day
@@ -46,6 +49,7 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
              for t in ("events", "quotes") for f in schema.tables[t].fields if f.vocabulary}
     labels = {f.name: f.description for t in ("events", "quotes") for f in schema.tables[t].fields}
     shared = _json({"codes": codes, "labels": labels})[:-1]  # the same on every page: encoded once
+    _environment()  # (made before the workers are forked: they share it)
     sources = _records(frames["sources"], "source_id")
     detailed = len(sources) <= TIMELINE_DETAIL_ARTICLES
     state = (shared, sources, _Articles(frames), texts, detailed)
@@ -335,9 +339,13 @@ def _timeline_summary(events: list[dict]) -> dict:
 
 # --- templates --------------------------------------------------------------------------------
 
+@lru_cache(maxsize=None)
 def _environment() -> jinja2.Environment:
     """Templates from the package, every printed value escaped as `_esc` does (autoescape leaves
-    `Markup` alone: the static files, the embedded JSON, the macros' output)."""
+    `Markup` alone: the static files, the embedded JSON, the macros' output). Made on first use:
+    a check that renders nothing does not import Jinja2."""
+    import jinja2
+
     env = jinja2.Environment(loader=jinja2.PackageLoader("noncoop", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
                              lstrip_blocks=True, finalize=lambda v: v if hasattr(v, "__html__") else Markup(_esc(v)))
@@ -348,8 +356,5 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-_ENV = _environment()
-
-
 def _render(name: str, **values) -> str:
-    return _ENV.get_template(name).render(**values)
+    return _environment().get_template(name).render(**values)
