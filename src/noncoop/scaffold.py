@@ -491,14 +491,6 @@ def _referred(doc: dict) -> set[str]:
 
 
 # -- completeness hints for the check -------------------------------------------------------
-def completeness_notes(root: Path, frames: dict, new_only: bool = True) -> list[str]:
-    """What an article's text tells that its annotation does not cover: a quotation no quote
-    overlaps, and a registry alias of an actor or place that no row of that article refers to.
-    Hints, not errors (`build.py --check --strict` makes them errors). Only for articles that the
-    published package does not hold yet (`new_only`), so that a check of published data is quiet."""
-    return [note for notes in notes_by_article(root, frames, new_only).values() for note in notes]
-
-
 def published_sources(root: Path) -> set[str]:
     """The source_ids of the published sources.csv (none when there is none)."""
     path = root / "data" / "sources.csv"
@@ -508,7 +500,11 @@ def published_sources(root: Path) -> set[str]:
 
 
 def notes_by_article(root: Path, frames: dict, new_only: bool = True) -> dict[str, list[str]]:
-    """`completeness_notes` by source_id, for each source the check notes on (in table order)."""
+    """What an article's text tells that its annotation does not cover, by source_id (in table
+    order): a quotation no quote overlaps, and a registry alias of an actor or place that no row of
+    that article refers to. Hints, not errors (`build.py --check --strict` makes them errors). Only
+    for articles that the published package does not hold yet (`new_only`), so that a check of
+    published data is quiet."""
     notes: dict[str, list[str]] = {}
     published = published_sources(root) if new_only else set()
     new = [source_id for source_id in frames["sources"]["source_id"] if source_id not in published]
