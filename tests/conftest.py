@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+os.environ["NONCOOP_RESIDENT"] = "off"  # every build.py the tests start runs alone (test_resident.py hands some over)
 
 from noncoop.schema import load_schema  # noqa: E402
 

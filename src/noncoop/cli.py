@@ -25,7 +25,7 @@ from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, github_annotations
 from .package import descriptor_bytes, digest
-from . import delta
+from . import delta, resident
 from .record import Verdict, fingerprint, known_differences, row_hashes, save
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
                                      epilog="subcommands: `build.py new TEXT [--published DATE]` scaffolds an article; "
                                             "`build.py show ID` shows any row in context; `build.py diff [REF]` compares the built "
-                                            "tables with a git ref")
+                                            "tables with a git ref; `build.py serve` keeps the libraries imported for "
+                                            "later runs")
     parser.add_argument("--check", action="store_true",
                         help="validate everything and compare the published outputs with what the inputs produce; "
                              "write nothing")
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         return _stop(root, args.check, describe(exc, root), 1)
 
 
-SUBCOMMANDS = ("new", "show", "diff")
+SUBCOMMANDS = ("new", "show", "diff", "serve")
 
 
 def _subcommand_at(argv: list[str]) -> int | None:
@@ -276,6 +277,8 @@ def _subcommand(command: str, argv: list[str]) -> int:
     if command == "diff":
         from . import diff
         return diff.main(argv)
+    if command == "serve":
+        return _serve(argv)
     parser = argparse.ArgumentParser(prog=f"build.py {command}")
     parser.add_argument("--root", type=Path, default=PROJECT, help="the project folder (default: this project)")
     if command == "new":
@@ -304,6 +307,17 @@ def _subcommand(command: str, argv: list[str]) -> int:
     except OSError as exc:
         _say(describe(exc, root))
         return 1
+
+
+def _serve(argv: list[str]) -> int:
+    """`serve [--idle MINUTES]`: the resident process that later runs of build.py hand their work to (resident.py)."""
+    parser = argparse.ArgumentParser(prog="build.py serve", description=resident.__doc__.split("\n\n")[0])
+    parser.add_argument("--idle", type=float, default=60, metavar="MINUTES",
+                        help="stop after this long without a run (default: 60)")
+    args = parser.parse_args(argv)
+    import jinja2  # noqa: F401 - (the viewer imports it when it first renders a page: here, once)
+    gc.freeze()  # what the imports made stays shared with each run's process: no collection copies it
+    return resident.serve(PROJECT, main, code_digest.__wrapped__, args.idle * 60, _say)
 
 
 def _say(text: str) -> None:

@@ -1,0 +1,374 @@
+"""A resident build.py: `build.py serve` imports the libraries once and waits; each later `build.py`
+hands it its run (arguments, working folder, environment, umask, cores and its standard streams
+themselves) over a Unix socket that only this user can reach, and exits with the run's status.
+
+Starting Python and importing pandas, pyarrow and pandera take about a second, most of a check
+after a small edit. The resident process pays it once. Each run happens in a fork of that process
+made for it, which has done nothing but import: it reads every input afresh, as a `build.py` of
+its own would, and its output goes straight to the caller's streams. Before each run the code's
+digest (every file of the package, the libraries' versions: cache.code_digest) is compared with
+the one the process started with; after any change the process stops and `build.py` runs alone.
+Ctrl-C (and SIGTERM, SIGHUP) on `build.py` reaches the run; a `build.py` that dies interrupts it.
+
+`NONCOOP_RESIDENT=off` keeps every run in its own process (the tests set it); another value is
+the socket's path. This module uses the standard library only: build.py loads it first.
+"""
+from __future__ import annotations
+
+import atexit
+import fcntl
+import io
+import json
+import os
+import selectors
+import signal
+import socket
+import stat
+import struct
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, NoReturn
+
+ENV = "NONCOOP_RESIDENT"
+SOCKET = ".cache/noncoop/resident/socket"  # under the project, in a folder only its user may enter
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # passed on to the run
+_HEADER = struct.Struct("!I")  # the request's length; sent with the three streams
+MAX_REQUEST = 1 << 22
+
+
+def socket_path(project: Path) -> Path | None:
+    """Where the resident process of `project` listens (None: runs are never handed over)."""
+    value = os.environ.get(ENV, "")
+    if value.lower() == "off":
+        return None
+    return Path(value) if value else project / SOCKET
+
+
+def _private(folder: Path) -> bool:
+    """A folder of this user's that no one else may enter (so its socket is this user's own)."""
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+# --- the caller: build.py ------------------------------------------------------------------------
+
+def hand_over(project: Path, argv: list[str]) -> int | None:
+    """Run `build.py argv` in the resident process of `project`: the run's exit status, or None
+    when there is no such process or it cannot take the run (build.py then runs it itself)."""
+    path = socket_path(project)
+    if path is None or "serve" in argv or not _private(path.parent):
+        return None
+    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
+                          "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None})
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)  # (a closed stream cannot be handed over)
+        conn.connect(os.fspath(path))
+        body = request.encode("utf-8")
+        socket.send_fds(conn, [_HEADER.pack(len(body))], [0, 1, 2])
+        conn.sendall(body)
+    except OSError:
+        conn.close()
+        return None
+    previous = {sig: signal.signal(sig, lambda sig, _: _tell(conn, sig)) for sig in FORWARDED}
+    try:
+        replies = _lines(conn)
+        first = next(replies, "")
+        if first != "started":
+            if first == "stale":
+                print("build.py: the resident process (build.py serve) was started with other code or libraries; "
+                      "it stops, and this run goes on here", file=sys.stderr, flush=True)
+            return None
+        last = next(replies, "")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        conn.close()
+    if last.startswith("exit "):
+        return int(last[5:])
+    print("build.py: the resident process stopped before the run ended: run it again", file=sys.stderr)
+    return 1
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _tell(conn: socket.socket, sig: int) -> None:
+    try:
+        conn.send(bytes([sig]))
+    except OSError:
+        pass
+
+
+def _lines(conn: socket.socket):
+    """The resident process's replies, one line at a time."""
+    buffer = b""
+    while True:
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            yield line.decode("ascii", "replace")
+        try:
+            data = conn.recv(4096)
+        except OSError:
+            return
+        if not data:
+            return
+        buffer += data
+
+
+# --- the resident process: build.py serve --------------------------------------------------------
+
+def serve(project: Path, run: Callable[[list[str]], int], digest: Callable[[], str], idle: float,
+          say: Callable[[str], None]) -> int:
+    """Take runs until `idle` seconds pass without one, or the code's `digest` changes, or Ctrl-C;
+    each run is `run(argv)` in a fork of this process."""
+    path = socket_path(project)
+    if path is None:
+        say(f"{ENV}=off: nothing to serve")
+        return 2
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        if not _private(path.parent):
+            raise PermissionError(f"{path.parent} is not a folder of this user's that only they may enter")
+        if _answers(path):
+            say(f"a resident process already serves {project} (at {path})")
+            return 1
+        if os.path.lexists(path):
+            os.unlink(path)  # left by one that was killed
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(os.fspath(path))
+        listener.listen(16)
+    except OSError as exc:
+        say(f"cannot listen at {path}: {exc}")
+        return 1
+    inode = os.stat(path).st_ino
+    started = digest()
+    say(f"serving the runs of build.py for {project} at {path}; stops after {idle:g} s without one, or on Ctrl-C")
+    server = _Server(listener, run, lambda: digest() == started, say)
+    try:
+        server.loop(idle)
+    except KeyboardInterrupt:
+        server.interrupt()
+    finally:
+        server.close(path, inode)
+    say("stopped")
+    return 0
+
+
+def _answers(path: Path) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(os.fspath(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+class _Server:
+    def __init__(self, listener: socket.socket, run: Callable[[list[str]], int], current: Callable[[], bool],
+                 say: Callable[[str], None]):
+        self.listener, self.run, self.current, self.say = listener, run, current, say
+        self.runs: dict[int, socket.socket] = {}  # a run's process -> its caller's connection
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = os.pipe()  # a byte on each SIGCHLD
+        os.set_blocking(self.wake_w, False)
+        os.set_blocking(self.wake_r, False)
+
+    def loop(self, idle: float) -> None:
+        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "child")
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.set_wakeup_fd(self.wake_w)
+        last = time.monotonic()
+        while self.listener.fileno() >= 0 or self.runs:
+            timeout = None if self.runs or self.listener.fileno() < 0 else max(0.0, last + idle - time.monotonic())
+            events = self.selector.select(timeout)
+            if not events and not self.runs and time.monotonic() >= last + idle:
+                break
+            for key, _ in events:
+                if key.data == "accept":
+                    if not self._accept():  # the code changed: no more runs here
+                        self.selector.unregister(self.listener)
+                        self.listener.close()
+                elif key.data == "child":
+                    os.read(self.wake_r, 4096)
+                else:
+                    self._signal(key.fileobj, key.data)
+            if self._reap():
+                last = time.monotonic()
+
+    def interrupt(self) -> None:
+        """Ctrl-C or SIGTERM on this process: interrupt the runs under way and wait for them."""
+        for pid in self.runs:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        while self.runs:
+            try:
+                self._ended(*os.waitpid(-1, 0))
+            except ChildProcessError:
+                break
+            except KeyboardInterrupt:
+                continue
+
+    def close(self, path: Path, inode: int) -> None:
+        self.listener.close()
+        try:
+            if os.stat(path).st_ino == inode:  # (not one that another process put there since)
+                os.unlink(path)
+        except OSError:
+            pass
+
+    def _accept(self) -> bool:
+        """Take one caller's run; False when the code changed (the caller runs it, and this process stops)."""
+        conn, _ = self.listener.accept()
+        fds: list[int] = []
+        try:
+            conn.settimeout(10)
+            uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+            if uid != os.getuid():
+                return True
+            header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 3)
+            if len(header) != _HEADER.size or len(fds) != 3 or _HEADER.unpack(header)[0] > MAX_REQUEST:
+                return True
+            request = json.loads(_exactly(conn, _HEADER.unpack(header)[0]))
+            if not self.current():
+                self.say("the code or the libraries changed: stopping (start `build.py serve` again)")
+                conn.sendall(b"stale\n")
+                return False
+            pid = os.fork()
+            if pid == 0:
+                self._child(conn, fds, request)
+            conn.sendall(b"started\n")
+            conn.settimeout(None)
+            self.runs[pid] = conn
+            self.selector.register(conn, selectors.EVENT_READ, pid)
+            conn = None
+        except (OSError, ValueError) as exc:
+            self.say(f"a run could not be taken: {exc}")
+        finally:
+            for fd in fds:
+                os.close(fd)
+            if conn is not None:
+                conn.close()
+        return True
+
+    def _child(self, conn: socket.socket, fds: list[int], request: dict) -> NoReturn:
+        code = 1
+        try:
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            for other in (self.listener, conn, *self.runs.values()):
+                other.close()
+            self.selector.close()
+            os.close(self.wake_r)
+            os.close(self.wake_w)
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in fds]  # (none of 0-2: no dup2 below overwrites another)
+            for fd in fds:
+                os.close(fd)
+            for target, fd in enumerate(high):
+                os.dup2(fd, target)
+                os.close(fd)
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            os.umask(request["umask"])
+            if request["cores"] and hasattr(os, "sched_setaffinity"):
+                os.sched_setaffinity(0, request["cores"])
+            _fresh_streams()
+            sys.argv = ["build.py", *request["argv"]]
+            code = self.run(request["argv"])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if not isinstance(exc.code, (int, type(None))):
+                print(exc.code, file=sys.stderr)
+        except BaseException:  # noqa: BLE001 - as Python itself would: the traceback, status 1
+            traceback.print_exc()
+        finally:
+            try:
+                atexit._run_exitfuncs()
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+    def _signal(self, conn: socket.socket, pid: int) -> None:
+        """The caller sent a signal's number (Ctrl-C...), or went away (as a Ctrl-C)."""
+        try:
+            data = conn.recv(64)
+        except OSError:
+            data = b""
+        signals = [s for s in data if s in FORWARDED] if data else [signal.SIGINT]
+        if not data:
+            self.selector.unregister(conn)
+        for sig in signals:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _reap(self) -> bool:
+        """Whether any run ended (its caller is told its status)."""
+        ended = False
+        while self.runs:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            ended = self._ended(pid, status) or ended
+        return ended
+
+    def _ended(self, pid: int, status: int) -> bool:
+        conn = self.runs.pop(pid, None)
+        if conn is None:
+            return False
+        code = os.waitstatus_to_exitcode(status)
+        try:
+            self.selector.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        try:
+            conn.sendall(f"exit {code if code >= 0 else 128 - code}\n".encode())
+        except OSError:
+            pass
+        conn.close()
+        return True
+
+
+def _exactly(conn: socket.socket, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        data = conn.recv(min(left, 1 << 16))
+        if not data:
+            raise ValueError("the request ended early")
+        chunks.append(data)
+        left -= len(data)
+    return b"".join(chunks)
+
+
+def _fresh_streams() -> None:
+    """sys.stdin, stdout and stderr on the caller's streams, buffered as Python buffers them for it."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        old = getattr(sys, name)
+        raw = io.open(fd, "rb" if fd == 0 else "wb", closefd=False)
+        setattr(sys, name, io.TextIOWrapper(raw, encoding=getattr(old, "encoding", None) or "utf-8",
+                                            errors=getattr(old, "errors", None) or "strict",
+                                            line_buffering=fd == 2 or (fd == 1 and os.isatty(1))))
