@@ -23,8 +23,13 @@ from conftest import ROOT, make_tree, snapshot
 
 sys.path.insert(0, str(ROOT / "src"))
 
+import fastjsonschema  # noqa: E402
+
+from noncoop import resolve as resolve_module  # noqa: E402
 from noncoop.cache import FOLDER, Cache  # noqa: E402
 from noncoop.cli import Verdict, _inputs_key  # noqa: E402
+from noncoop.errors import Problems  # noqa: E402
+from noncoop.read import load_yaml  # noqa: E402
 
 ARTICLE = "000_96b9e111ca13f763"
 _STALE = re.compile(r"build\.py: (the published files were built from other data|\d+ published file\(s\) differ)"
@@ -193,3 +198,15 @@ def test_a_project_moved_with_its_cache_locates_problems_in_its_own_files(tmp_pa
     assert cached.returncode == 1 and "ru-government" in cached.stderr, cached.stderr
     assert re.search(rf"annotations/{ARTICLE}\.yaml:\d+:\d+", cached.stderr), cached.stderr
     assert (cached.stdout, cached.stderr) == (cold.stdout, cold.stderr)
+
+
+def test_a_compiled_validator_is_taken_from_the_cache_and_validates_alike(tmp_path, schema, monkeypatch):
+    cache = Cache(tmp_path)
+    first = resolve_module._validators(schema, "source", cache)[0]
+    monkeypatch.setattr(fastjsonschema, "compile_to_code", lambda *_: pytest.fail("compiled again"))
+    again = resolve_module._validators(schema, "source", cache)[0]
+    valid = load_yaml(ROOT / "annotations" / f"{ARTICLE}.yaml", f"annotations/{ARTICLE}.yaml", Problems()).data
+    for validate in (first, again):
+        validate(valid)
+        with pytest.raises(fastjsonschema.JsonSchemaException):
+            validate({**valid, "source": {**valid["source"], "language": 7}})

@@ -161,6 +161,16 @@ class Cache:
         return self.key is not None and os.path.isfile(self._path(kind, key))
 
     def get(self, kind: str, key: str) -> Any | None:
+        payload = self.get_raw(kind, key)
+        if payload is None:
+            return None
+        try:
+            return pickle.loads(payload)  # only ever what this user's own build signed
+        except Exception:  # noqa: BLE001 - an entry of another code version: a miss
+            return None
+
+    def get_raw(self, kind: str, key: str) -> memoryview | None:
+        """The bytes stored, if this user's build signed them."""
         if self.key is None:
             return None
         try:
@@ -169,12 +179,7 @@ class Cache:
         except OSError:
             return None
         payload = memoryview(blob)[32:]  # (not copied: an entry can be tens of megabytes)
-        if not hmac.compare_digest(blob[:32], self._mac(kind, key, payload)):
-            return None
-        try:
-            return pickle.loads(payload)  # only ever what this user's own build signed
-        except Exception:  # noqa: BLE001 - an entry of another code version: a miss
-            return None
+        return payload if hmac.compare_digest(blob[:32], self._mac(kind, key, payload)) else None
 
     def put(self, kind: str, key: str, value: Any) -> None:
         if self.key is None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
+import marshal
 import os
 import pickle
 import re
 import stat
+import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -225,7 +228,7 @@ def resolve(root: Path, schema: Schema, cache: Cache | None = None) -> tuple[Res
     """Read every annotation file under `root` and turn it into rows (articles found in `cache`
     are taken from it; the others are resolved on every core the machine gives this process)."""
     problems = Problems()
-    validators = {kind: _validators(schema, kind) for kind in KINDS}
+    validators = {kind: _validators(schema, kind, cache) for kind in KINDS}
     files = annotation_files(root, problems)
     misnamed = bool(problems)  # a misnamed annotation file hides its article
     out, corpus_texts, refs = resolve_articles(root, schema, files, cache, problems, validators["source"], whole=True)
@@ -276,7 +279,7 @@ def resolve_articles(root: Path, schema: Schema, files: list[tuple[str, Path]], 
     out = Resolved.empty(schema)
     corpus_texts: list[str | None] = []
     refs: dict[tuple[str, str], set[str]] = {}
-    pieces = _pieces(root, schema, files, validator or _validators(schema, "source"),
+    pieces = _pieces(root, schema, files, validator or _validators(schema, "source", cache),
                      cache or Cache(root, enabled=False), whole)
     for i, piece in enumerate(pieces):
         out.merge(piece.rows)
@@ -605,10 +608,29 @@ def _row(schema: Schema, table: Table, doc: Document, path: tuple, problems: Pro
     return row if valid else None
 
 
-def _validators(schema: Schema, kind: str) -> tuple[Any, Draft7Validator]:
+def _validators(schema: Schema, kind: str, cache: Cache | None = None) -> tuple[Any, Draft7Validator]:
     """A compiled validator for the common case (valid), and jsonschema's for located messages."""
     js = annotation_json_schema(schema, kind)
-    return fastjsonschema.compile(_inlined(js, js["definitions"])), Draft7Validator(js)
+    return _compiled(_inlined(js, js["definitions"]), cache), Draft7Validator(js)
+
+
+def _compiled(definition: dict, cache: Cache | None) -> Any:
+    """fastjsonschema's validator of `definition`. Writing and compiling its code takes 50 ms, so
+    the compiled code is kept in the cache (for this code, libraries, Python and definition)."""
+    key = combined(code_digest(), sys.version, json.dumps(definition, sort_keys=True))
+    stored = cache.get_raw("validator", key) if cache else None
+    try:
+        code = marshal.loads(stored) if stored is not None else None
+    except (EOFError, ValueError, TypeError):
+        code = None
+    if code is None:
+        code = compile(fastjsonschema.compile_to_code(definition), "<fastjsonschema>", "exec")
+        if cache:
+            cache.put_raw("validator", key, marshal.dumps(code))
+            cache.prune("validator", 4 * len(KINDS))  # (those of earlier schemas)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # (only ever what this user's own build compiled and signed)
+    return namespace["validate"]
 
 
 def _inlined(node: Any, definitions: dict) -> Any:
