@@ -11,7 +11,8 @@ import pytest
 from noncoop.annotation_schema import KINDS, annotation_json_schema
 from noncoop.package import descriptor, digest
 from noncoop.schema import SchemaDefinitionError, load_schema
-from noncoop.validate import RULES, pandera_schema
+from noncoop.tables import DTYPES
+from noncoop.validate import RULES, pandera_schema, validate_tables
 from noncoop.write import arrow_schema
 
 from conftest import ROOT
@@ -82,6 +83,26 @@ def test_derived_schemas_have_exactly_the_defined_columns_in_order(schema, table
     resource = next(r for r in descriptor(schema, _fake_outputs(schema))["resources"] if r["name"] == table)
     assert [f["name"] for f in resource["schema"]["fields"]] == t.columns
     assert resource["schema"]["primaryKey"] == list(t.primary_key)
+
+
+def _first_field_of_each_type(schema) -> list[tuple[str, str]]:
+    seen = {}
+    for name, t in schema.tables.items():
+        for f in t.fields:
+            seen.setdefault(f.type, (name, f.name))
+    return sorted(seen.values())
+
+
+@pytest.mark.parametrize("table, column", _first_field_of_each_type(load_schema()))
+def test_a_column_of_another_dtype_than_its_field_type_is_refused(schema, table, column):
+    t = schema.tables[table]
+    kind = t.field(column).type
+    frame = pd.DataFrame({f.name: pd.Series([], dtype=DTYPES[f.type]) for f in t.fields})
+    assert not validate_tables(schema, {table: frame}, {table: []}, [table]).items
+    other = "Float64" if kind in ("string", "integer", "date", "boolean") else "Int64"
+    frame[column] = frame[column].astype("object").astype(other)
+    problems = validate_tables(schema, {table: frame}, {table: []}, [table]).items
+    assert [(p.value, p.expected) for p in problems] == [(other, f"dtype {DTYPES[kind]}")]
 
 
 def test_published_descriptor_matches_the_schema(schema):
