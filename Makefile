@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: data check test validate check-release release verify clean
+.PHONY: data check serve test validate check-release release verify clean
 
 $(STAMP): pyproject.toml constraints.txt VERSION
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ data: $(STAMP)  ## validate the annotations and publish data/, datapackage.json 
 
 check: $(STAMP)  ## validate everything, write nothing
 	$(BIN)/python build.py --check
+
+serve: $(STAMP)  ## keep the libraries imported for later checks and builds (build.py serve; Ctrl-C stops it)
+	$(BIN)/python build.py serve
 
 test: $(STAMP)  ## run the test suite
 	$(BIN)/python -m pytest -q
