@@ -348,19 +348,21 @@ def piece_keys(root: Path, schema: Schema, source_ids: list[str]) -> list[str | 
     return keys
 
 
-def _resolved(root: Path, schema: Schema, validator: tuple, source_id: str, path: Path,
+def _resolved(root: Path, schema: Schema, validator: tuple, cache: Cache, source_id: str, path: Path,
               key: str | None) -> tuple[bytes, bool]:
-    """An article's piece, pickled, and whether its files still have the key they had when it was
-    looked up (else it is not cached: a file changed meanwhile)."""
-    piece = _piece(root, schema, source_id, path, validator)
-    return (pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL),
-            key is not None and key == piece_keys(root, schema, [source_id])[0])
+    """An article's piece, pickled and put in the cache; and whether it was: only if its files still
+    have the key they had when it was looked up (else a file changed meanwhile)."""
+    piece = pickle.dumps(_piece(root, schema, source_id, path, validator), protocol=pickle.HIGHEST_PROTOCOL)
+    keep = key is not None and key == piece_keys(root, schema, [source_id])[0]
+    if keep:
+        cache.put_raw("article", key, piece)
+    return piece, keep
 
 
-def _resolve_batch(root: Path, schema: Schema, validator: tuple,
+def _resolve_batch(root: Path, schema: Schema, validator: tuple, cache: Cache,
                    batch: list[tuple[str, Path, str | None]]) -> list[tuple[bytes, bool]]:
     """In a worker: `_resolved` for each article of the batch."""
-    return [_resolved(root, schema, validator, *item) for item in batch]
+    return [_resolved(root, schema, validator, cache, *item) for item in batch]
 
 
 def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator: tuple,
@@ -376,10 +378,10 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
         if workers > 1:
             size = max(1, min(_BATCH, len(missing) // (workers * 4)))
             batches = [missing[i:i + size] for i in range(0, len(missing), size)]
-            done = stack.enter_context(forked_map(_resolve_batch, (root, schema, validator), batches, workers))
+            done = stack.enter_context(forked_map(_resolve_batch, (root, schema, validator, cache), batches, workers))
             fresh = (item for batch in done for item in batch)
         else:
-            fresh = (_resolved(root, schema, validator, *item) if cache
+            fresh = (_resolved(root, schema, validator, cache, *item) if cache
                      else (_piece(root, schema, *item[:2], validator), False) for item in missing)
         for (source_id, path), key, hit in zip(files, keys, held):
             piece = cache.get("article", key) if hit else None
@@ -389,8 +391,6 @@ def _pieces(root: Path, schema: Schema, files: list[tuple[str, Path]], validator
             elif not hit:
                 piece, keep = next(fresh)
                 if isinstance(piece, bytes):
-                    if keep:
-                        cache.put_raw("article", key, piece)
                     piece = pickle.loads(piece)
             piece.key = key if keep else None
             for origins in piece.rows.origins.values():  # a cached piece may come from another path to the project
