@@ -2,12 +2,13 @@
 problems in the same order, the same pages byte for byte (results are taken in the tasks' order)."""
 from __future__ import annotations
 
+import hashlib
 import sys
 
 import pytest
 
 from conftest import ROOT
-from noncoop import cores, resolve as resolve_module, viewer
+from noncoop import cli, cores, resolve as resolve_module, viewer
 from noncoop.cache import Cache
 from noncoop.cli import _validated, Stages
 from noncoop.resolve import resolve
@@ -59,6 +60,33 @@ def test_viewer_pages_rendered_on_several_cores_are_byte_identical(corpus, schem
     _forced(monkeypatch, workers)
     assert list(viewer.render_viewer(schema, frames, texts)) == one
     assert len(one) == 9 + 1
+
+
+def _digest(rel: str, data: bytes) -> tuple[str, str]:
+    return rel, hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_pages_judged_on_several_cores_are_judged_as_in_one_process(corpus, schema, monkeypatch, workers):
+    frames, texts, _ = _validated(corpus, schema, Stages(), Cache(corpus, enabled=False))
+    pages = list(viewer.render_viewer(schema, frames, texts))
+    judged = [(rel, _digest(rel, page) if rel != viewer.page_path("index") else page) for rel, page in pages]
+    assert list(viewer.render_viewer(schema, frames, texts, _digest)) == judged
+    _forced(monkeypatch, workers)
+    assert list(viewer.render_viewer(schema, frames, texts, _digest)) == judged
+
+
+def test_a_check_on_several_cores_finds_exactly_the_page_edited_by_hand(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "corpus"
+    scale.generate(root, 9, seed=3)
+    assert cli.main(["--root", str(root), "--no-cache"]) == 0
+    page = root / viewer.page_path("syn000004")
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<!-- edited --></body>"))
+    _forced(monkeypatch, 2)
+    capsys.readouterr()
+    assert cli.main(["--check", "--root", str(root), "--no-cache"]) == 1
+    report = capsys.readouterr().err
+    assert "1 published file(s) differ" in report and "docs/viewer/syn000004.html" in report, report
 
 
 def test_a_worker_s_exception_reaches_the_build(corpus, schema, monkeypatch):

@@ -14,8 +14,9 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -48,20 +49,24 @@ def json_schema_path(kind: str) -> str:
     return f"schemas/json/{kind}.schema.json"
 
 
-def render(schema: Schema, frames, root: Path, texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
+def render(schema: Schema, frames, root: Path, texts: dict[str, str],
+           judge: Callable[[str, bytes], Any] | None = None) -> Iterator[tuple[str, Any]]:
     """Every published file as (path, bytes), one at a time: tables, descriptor, Croissant, review viewer pages,
     README.md's generated table overview, codebook, citation files, annotation JSON Schemas. (The Stata and
-    Excel files are made by the release, release.py, from the same frames: the repository does not hold them.)"""
+    Excel files are made by the release, release.py, from the same frames: the repository does not hold them.)
+    With `judge`, the articles' viewer pages come as (path, judge(path, bytes)) (`render_viewer`)."""
     digests = {}
     _give_back()
+    with _collecting():  # each page leaves reference cycles (Jinja2's contexts) that only the collector frees
+        pages = render_viewer(schema, frames, texts, judge)  # (its workers start now, while the tables are made)
     for rel, data in render_tables(schema, frames):
         digests[rel] = digest(data)
         yield rel, data
     yield DESCRIPTOR, descriptor_bytes(schema, digests)
     yield CROISSANT, croissant_bytes(schema, digests)
     _give_back()
-    with _collecting():  # each page leaves reference cycles (Jinja2's contexts) that only the collector frees
-        yield from render_viewer(schema, frames, texts)
+    with _collecting():
+        yield from pages
     yield from _readme(root, schema, {n: len(df) for n, df in frames.items()})
     yield CODEBOOK, codebook(schema).encode("utf-8")
     yield CITATION, citation_cff(schema).encode("utf-8")
@@ -426,10 +431,10 @@ def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache,
 
 
 def _outputs(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, cache: Cache,
-             stages: Stages) -> Iterator[tuple[str, bytes]]:
+             stages: Stages, judge: Callable[[str, bytes], Any] | None = None) -> Iterator[tuple[str, Any]]:
     """Every output, rendered (validating again first when the verdict came from the cache)."""
     frames, texts = built or _validated(root, schema, stages, cache)[:2]
-    return stages.timed("render", render(schema, frames, root, texts))
+    return stages.timed("render", render(schema, frames, root, texts, judge))
 
 
 def _readme(root: Path, schema: Schema, counts: dict[str, int]) -> list[tuple[str, bytes]]:
@@ -449,13 +454,20 @@ def _differences(root: Path, schema: Schema, verdict: Verdict, built: tuple | No
     if known is not None:
         return known
     digests, differ = {}, []
-    for rel, data in _outputs(root, schema, verdict, built, cache, stages):
-        if not published_as(root, rel, data):
+    judge = partial(_judged, root)
+    for rel, output in _outputs(root, schema, verdict, built, cache, stages, judge):
+        same, digests[rel] = output if isinstance(output, tuple) else judge(rel, output)
+        if not same:
             differ.append(rel)
-        digests[rel] = None if rel == README else sha256(data)
     if not differ:
         save(cache, root, verdict.fingerprint, digests)
     return differ, "render"
+
+
+def _judged(root: Path, rel: str, data: bytes) -> tuple[bool, str | None]:
+    """Whether an output is published as rendered, and its digest for the record (README.md has
+    none: it is also an input)."""
+    return published_as(root, rel, data), None if rel == README else sha256(data)
 
 
 def _publish(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, allowed: OutputSet, cache: Cache,

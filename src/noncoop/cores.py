@@ -5,6 +5,7 @@ import multiprocessing
 import os
 from collections import deque
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 AHEAD = 2  # tasks per worker handed out before their results are taken
@@ -27,25 +28,28 @@ def _call(task: Any) -> Any:
 
 
 @contextmanager
-def forked_map(function: Callable, state: tuple, tasks: Iterable, workers: int) -> Iterator[Iterator]:
+def forked_map(function: Callable, state: tuple, tasks: Iterable, workers: int, ahead: int = AHEAD) -> Iterator[Iterator]:
     """`function(*state, task)` for each task, in the tasks' order, computed in `workers` forked
-    processes: they inherit `state` as it is (only tasks and results are pickled). At most
-    `AHEAD` tasks per worker are under way or waiting to be taken, so results that the caller has
-    not consumed yet do not pile up in memory."""
+    processes: they inherit `state` as it is (only tasks and results are pickled). The workers
+    start at once; at most `ahead` tasks per worker are under way or waiting to be taken, so
+    results that the caller has not consumed yet do not pile up in memory."""
     _JOB[0] = (function, state)
     pool = multiprocessing.get_context("fork").Pool(workers)
     try:
-        yield _in_order(pool, iter(tasks), workers * AHEAD)
+        yield _in_order(pool, iter(tasks), workers * ahead)
     finally:
         pool.terminate()
         _JOB[0] = None
 
 
 def _in_order(pool, tasks: Iterator, window: int) -> Iterator:
-    pending: deque = deque()
+    pending = deque(pool.apply_async(_call, (task,)) for task in islice(tasks, window))  # (submitted now)
+    return _taken(pool, tasks, pending)
+
+
+def _taken(pool, tasks: Iterator, pending: deque) -> Iterator:
     for task in tasks:
         pending.append(pool.apply_async(_call, (task,)))
-        if len(pending) >= window:
-            yield pending.popleft().get()
+        yield pending.popleft().get()
     while pending:
         yield pending.popleft().get()

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import html
 import json
-from contextlib import nullcontext
+from contextlib import ExitStack
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
 
-from .cores import forked_map, workers_for
+from .cores import AHEAD, forked_map, workers_for
 from .schema import Schema
 
 if TYPE_CHECKING:
@@ -38,12 +38,17 @@ PAGES_PER_TASK = 32  # articles a worker renders per round trip (its pages wait 
 TIMELINE_DETAIL_ARTICLES = 50  # above this the index timeline has one row per article, not per event
 
 
-def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-    """Every viewer page as (path, bytes): one page per article, then the index.
+def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
+                  judge: Callable[[str, bytes], Any] | None = None) -> Iterator[tuple[str, Any]]:
+    """Every viewer page as (path, bytes): one page per article, then the index. With `judge`, an
+    article's page comes as (path, judge(path, bytes)) instead, judged where it was rendered (a
+    check compares and hashes the pages in the workers: they need not travel to this process).
 
     Rows are turned into Python values a batch of articles at a time, so memory does not grow
     with the corpus; cross-article facts (linked events, quoted events) are joined beforehand, by
-    column. With many articles the batches are rendered on every core (in order: the same bytes).
+    column. With many articles the batches are rendered on every core (in order: the same bytes),
+    starting now, while the caller does other work: a few batches ahead, or with `judge` all of
+    them (their judgements are small).
     """
     codes = {f.name: {c: spec["definition"] for c, spec in schema.vocabularies[f.vocabulary].codes.items()}
              for t in ("events", "quotes") for f in schema.tables[t].fields if f.vocabulary}
@@ -52,13 +57,20 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
     _environment()  # (made before the workers are forked: they share it)
     sources = _records(frames["sources"], "source_id")
     detailed = len(sources) <= TIMELINE_DETAIL_ARTICLES
-    state = (shared, sources, _Articles(frames), texts, detailed)
+    state = (shared, sources, _Articles(frames), texts, detailed, judge)
     workers = workers_for(len(sources), PAGES_PER_WORKER)
     size = max(1, min(PAGES_PER_TASK, -(-len(sources) // (4 * workers)))) if workers > 1 else ARTICLES_PER_BATCH
     firsts = range(0, len(sources), size)
+    stack = ExitStack()
+    batches = (stack.enter_context(forked_map(_pages, (*state, size), firsts, workers, len(firsts) if judge else AHEAD))
+               if workers > 1 else (_pages(*state, size, first) for first in firsts))
+    return _viewer_outputs(schema, sources, detailed, batches, stack)
+
+
+def _viewer_outputs(schema: Schema, sources: list[dict], detailed: bool, batches: Iterator, stack: ExitStack
+                    ) -> Iterator[tuple[str, Any]]:
     timeline, counts = {}, {}
-    with (forked_map(_pages, (*state, size), firsts, workers) if workers > 1
-          else nullcontext(_pages(*state, size, first) for first in firsts)) as batches:
+    with stack:
         for batch in batches:
             for sid, page, count, line in batch:
                 yield page_path(sid), page
@@ -66,17 +78,18 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
     yield page_path("index"), _index_page(schema, sources, counts, timeline, detailed).encode("utf-8")
 
 
-def _pages(shared: str, sources: list[dict], articles: _Articles, texts: dict[str, str], detailed: bool, size: int,
-           first: int) -> list[tuple[str, bytes, tuple[int, int], Any]]:
-    """The pages of the `size` articles from `first` on: (source_id, page, (events, quotes), its
-    timeline entry)."""
+def _pages(shared: str, sources: list[dict], articles: _Articles, texts: dict[str, str], detailed: bool,
+           judge: Callable[[str, bytes], Any] | None, size: int, first: int) -> list[tuple[str, Any, tuple[int, int], Any]]:
+    """The pages of the `size` articles from `first` on: (source_id, page or its judgement,
+    (events, quotes), its timeline entry)."""
     batch = sources[first:first + size]
     out = []
     for source, own in zip(batch, articles.items([s["source_id"] for s in batch])):
         sid = source["source_id"]
         data = Markup(f'{shared},"rows":{_json(own)}}}')  # = _json({"codes": .., "labels": .., "rows": own})
         events = [it["row"] for it in own.values() if it["table"] == "events"]
-        out.append((sid, _article_page(source, texts[sid], own, data).encode("utf-8"),
+        page = _article_page(source, texts[sid], own, data).encode("utf-8")
+        out.append((sid, judge(page_path(sid), page) if judge else page,
                     (len(events), len(own) - len(events)), (_timeline_rows if detailed else _timeline_summary)(events)))
     return out
 
