@@ -3,6 +3,7 @@ problems in the same order, the same pages byte for byte (results are taken in t
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import sys
 
 import pytest
@@ -87,6 +88,22 @@ def test_a_check_on_several_cores_finds_exactly_the_page_edited_by_hand(tmp_path
     assert cli.main(["--check", "--root", str(root), "--no-cache"]) == 1
     report = capsys.readouterr().err
     assert "1 published file(s) differ" in report and "docs/viewer/syn000004.html" in report, report
+
+
+def test_pages_started_before_validation_stop_when_it_fails(tmp_path, monkeypatch, capsys):
+    """A check starts rendering the pages while it validates; a problem found then stops the workers."""
+    root = tmp_path / "corpus"
+    scale.generate(root, 9, seed=3)
+    assert cli.main(["--root", str(root), "--no-cache"]) == 0
+    path = root / "annotations" / "syn000003.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("violent: false", "violent: true", 1), encoding="utf-8")
+    started = []
+    monkeypatch.setattr(cli, "render_viewer", lambda *a: started.append(viewer.render_viewer(*a)) or started[-1])
+    _forced(monkeypatch, 2)
+    capsys.readouterr()
+    assert cli.main(["--check", "--root", str(root), "--no-cache"]) == 1
+    assert started and "syn000003.yaml" in capsys.readouterr().err
+    assert multiprocessing.active_children() == []
 
 
 def test_a_worker_s_exception_reaches_the_build(corpus, schema, monkeypatch):

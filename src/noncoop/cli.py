@@ -12,7 +12,7 @@ import re
 import resource
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,7 +27,7 @@ from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, github_annotations
 from .package import descriptor_bytes, digest
 from . import delta, resident
-from .record import Verdict, fingerprint, known_differences, row_hashes, save
+from .record import Fingerprint, Verdict, fingerprint, known_differences, row_hashes, save
 from .release import citation_cff, zenodo_json
 from .resolve import resolve
 from .scaffold import new_article, notes_by_article
@@ -35,7 +35,7 @@ from .schema import PROJECT, Schema, load_schema
 from .show import reference_notes, show
 from .tables import build_frames
 from .validate import validate_package, validate_tables
-from .viewer import page_path, render_viewer
+from .viewer import Pages, page_path, render_viewer
 from .write import (COMMIT, STAGING, LockTimeout, Refused, build_lock, publish, recover, render_tables,
                     published_as, table_paths)
 
@@ -50,23 +50,28 @@ def json_schema_path(kind: str) -> str:
 
 
 def render(schema: Schema, frames, root: Path, texts: dict[str, str],
-           judge: Callable[[str, bytes], Any] | None = None) -> Iterator[tuple[str, Any]]:
+           judge: Callable[[str, bytes], Any] | None = None, pages: Pages | None = None) -> Iterator[tuple[str, Any]]:
     """Every published file as (path, bytes), one at a time: tables, descriptor, Croissant, review viewer pages,
     README.md's generated table overview, codebook, citation files, annotation JSON Schemas. (The Stata and
     Excel files are made by the release, release.py, from the same frames: the repository does not hold them.)
-    With `judge`, the articles' viewer pages come as (path, judge(path, bytes)) (`render_viewer`)."""
+    With `judge`, the articles' viewer pages come as (path, judge(path, bytes)) (`render_viewer`); `pages`: those
+    pages, when they were started already."""
     digests = {}
     _give_back()
-    with _collecting():  # each page leaves reference cycles (Jinja2's contexts) that only the collector frees
-        pages = render_viewer(schema, frames, texts, judge)  # (its workers start now, while the tables are made)
-    for rel, data in render_tables(schema, frames):
-        digests[rel] = digest(data)
-        yield rel, data
-    yield DESCRIPTOR, descriptor_bytes(schema, digests)
-    yield CROISSANT, croissant_bytes(schema, digests)
-    _give_back()
-    with _collecting():
-        yield from pages
+    if pages is None:
+        with _collecting():  # each page leaves reference cycles (Jinja2's contexts) that only the collector frees
+            pages = render_viewer(schema, frames, texts, judge)  # (its workers start now, while the tables are made)
+    try:
+        for rel, data in render_tables(schema, frames):
+            digests[rel] = digest(data)
+            yield rel, data
+        yield DESCRIPTOR, descriptor_bytes(schema, digests)
+        yield CROISSANT, croissant_bytes(schema, digests)
+        _give_back()
+        with _collecting():
+            yield from pages
+    finally:
+        pages.close()
     yield from _readme(root, schema, {n: len(df) for n, df in frames.items()})
     yield CODEBOOK, codebook(schema).encode("utf-8")
     yield CITATION, citation_cff(schema).encode("utf-8")
@@ -199,16 +204,20 @@ def build(root: Path, schema: Schema | None = None, stages: Stages | None = None
     return frames, stages.timed("render", render(schema, frames, root, texts))
 
 
-def _validated(root: Path, schema: Schema, stages: Stages, cache: Cache | None) -> tuple[dict, dict[str, str], list]:
-    """The validated frames, the article texts and `Resolved.extents`, or BuildError."""
+def _validated(root: Path, schema: Schema, stages: Stages, cache: Cache | None,
+               framed: Callable[[dict, dict[str, str]], None] | None = None) -> tuple[dict, dict[str, str], list]:
+    """The validated frames, the article texts and `Resolved.extents`, or BuildError; `framed` is
+    called with the frames and texts once they are made, before they are validated."""
     with _without_cycle_collection():
         resolved, problems = resolve(root, schema, cache)
         stages.lap("resolve")
         frames = build_frames(schema, resolved)
         _give_back()
         stages.lap("tables")
-        problems.extend(validate_tables(schema, frames, resolved.origins))
         texts = {k: a.text for k, a in resolved.articles.items()}
+        if framed:
+            framed(frames, texts)
+        problems.extend(validate_tables(schema, frames, resolved.origins))
         hashes = {k: a.sha256 for k, a in resolved.articles.items()}
         problems.extend(validate_package(schema, frames, texts, hashes, resolved.origins, resolved.was_skipped,
                                             resolved.loose_refs))
@@ -333,7 +342,9 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     schema = load_schema()
     allowed = output_set(schema)
     cache = Cache(root, enabled=not args.no_cache)
-    with build_lock(root, shared=args.check, wait=args.wait, say=_say):
+    with build_lock(root, shared=args.check, wait=args.wait, say=_say), ExitStack() as held:
+        published = os.path.lexists(root / DESCRIPTOR)
+        ahead = held.enter_context(closing(_PagesAhead(root, schema, cache))) if args.check and published else None
         if not args.check:
             note = recover(root, allowed)
             if note:
@@ -351,7 +362,7 @@ def _run(root: Path, args: argparse.Namespace) -> int:
                 base = None
                 verdict = _delta_verdict(root, schema, cache, stages) if args.check else None
                 if verdict is None:
-                    verdict, built, base = _verdict(root, schema, stages, cache, notes=args.check)
+                    verdict, built, base = _verdict(root, schema, stages, cache, notes=args.check, ahead=ahead)
                 now = _inputs_key(root, schema) if key else None
                 if key and args.check and key == now[1]:  # nothing changed while it ran
                     cache.put("check", key, verdict)
@@ -369,8 +380,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
             pause("validated")
             stage = "compare" if args.check else "publish"
             if args.check:
-                published = os.path.lexists(root / DESCRIPTOR)
-                differ, how = _differences(root, schema, verdict, built, cache, stages) if published else ([], "")
+                differ, how = _differences(root, schema, verdict, built, cache, stages, ahead and ahead.pages) \
+                    if published else ([], "")
             else:
                 written = _publish(root, schema, verdict, built, allowed, cache, stages, pause)
                 now, after = _inputs_key(root, schema) if cache else (None, None)
@@ -410,17 +421,24 @@ def _delta_verdict(root: Path, schema: Schema, cache: Cache, stages: Stages) -> 
     return verdict
 
 
-def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache,
-             notes: bool) -> tuple[Verdict, tuple | None, delta.Baseline | None]:
+def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache, notes: bool,
+             ahead: _PagesAhead | None = None) -> tuple[Verdict, tuple | None, delta.Baseline | None]:
     """Validate the inputs: the verdict (with the check's notes if `notes`), and when they are
-    valid, the (frames, texts) and (with a cache) the baseline of a later delta check."""
+    valid, the (frames, texts) and (with a cache) the baseline of a later delta check. With
+    `ahead`, its pages start as soon as the tables are made."""
+    made = {}
+
+    def framed(frames: dict, texts: dict[str, str]) -> None:
+        made["hashes"] = {name: row_hashes(df) for name, df in frames.items()}
+        made["fingerprint"] = fingerprint(schema, frames, texts, made["hashes"])
+        ahead.start(frames, texts, made["fingerprint"])
     try:
-        frames, texts, extents = _validated(root, schema, stages, cache)
+        frames, texts, extents = _validated(root, schema, stages, cache, framed if ahead else None)
     except BuildError as exc:
         return Verdict(exc.problems), None, None
-    hashes = {name: row_hashes(df) for name, df in frames.items()}
+    hashes = made.get("hashes") or {name: row_hashes(df) for name, df in frames.items()}
     verdict = Verdict([], {name: len(df) for name, df in frames.items()},
-                      fingerprint=fingerprint(schema, frames, texts, hashes))
+                      fingerprint=made.get("fingerprint") or fingerprint(schema, frames, texts, hashes))
     hints = {}
     if notes:
         verdict.notes = reference_notes(root, frames) if os.path.lexists(root / DESCRIPTOR) else []
@@ -430,11 +448,30 @@ def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache,
     return verdict, (frames, texts), base
 
 
-def _outputs(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, cache: Cache,
-             stages: Stages, judge: Callable[[str, bytes], Any] | None = None) -> Iterator[tuple[str, Any]]:
+class _PagesAhead:
+    """A check's viewer pages, rendered and judged in workers that start when the tables are made,
+    before they are validated (`_verdict`): the other cores render while this one validates, notes
+    and hashes. They start only when no record proves the outputs: the check will render them all."""
+
+    def __init__(self, root: Path, schema: Schema, cache: Cache):
+        self.root, self.schema, self.cache, self.pages = root, schema, cache, None
+
+    def start(self, frames: dict, texts: dict[str, str], fp: Fingerprint) -> None:
+        readme = dict(_readme(self.root, self.schema, {name: len(df) for name, df in frames.items()}))
+        if known_differences(self.cache, self.root, fp, readme) is None:
+            with _collecting():
+                self.pages = render_viewer(self.schema, frames, texts, partial(_judged, self.root))
+
+    def close(self) -> None:
+        if self.pages is not None:
+            self.pages.close()
+
+
+def _outputs(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, cache: Cache, stages: Stages,
+             judge: Callable[[str, bytes], Any] | None = None, pages: Pages | None = None) -> Iterator[tuple[str, Any]]:
     """Every output, rendered (validating again first when the verdict came from the cache)."""
     frames, texts = built or _validated(root, schema, stages, cache)[:2]
-    return stages.timed("render", render(schema, frames, root, texts, judge))
+    return stages.timed("render", render(schema, frames, root, texts, judge, pages))
 
 
 def _readme(root: Path, schema: Schema, counts: dict[str, int]) -> list[tuple[str, bytes]]:
@@ -446,16 +483,17 @@ def _readme(root: Path, schema: Schema, counts: dict[str, int]) -> list[tuple[st
 
 
 def _differences(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, cache: Cache,
-                 stages: Stages) -> tuple[list[str], str]:
+                 stages: Stages, pages: Pages | None = None) -> tuple[list[str], str]:
     """The published files that differ from what the inputs produce, and how that is known:
-    from a record of a build of the same tables (record.py), or by rendering every output."""
+    from a record of a build of the same tables (record.py), or by rendering every output (the
+    viewer's `pages`, when they were started already)."""
     readme = dict(_readme(root, schema, verdict.counts))
     known = known_differences(cache, root, verdict.fingerprint, readme)
     if known is not None:
         return known
     digests, differ = {}, []
     judge = partial(_judged, root)
-    for rel, output in _outputs(root, schema, verdict, built, cache, stages, judge):
+    for rel, output in _outputs(root, schema, verdict, built, cache, stages, judge, pages):
         same, digests[rel] = output if isinstance(output, tuple) else judge(rel, output)
         if not same:
             differ.append(rel)

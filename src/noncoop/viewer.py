@@ -39,7 +39,7 @@ TIMELINE_DETAIL_ARTICLES = 50  # above this the index timeline has one row per a
 
 
 def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[str, str],
-                  judge: Callable[[str, bytes], Any] | None = None) -> Iterator[tuple[str, Any]]:
+                  judge: Callable[[str, bytes], Any] | None = None) -> Pages:
     """Every viewer page as (path, bytes): one page per article, then the index. With `judge`, an
     article's page comes as (path, judge(path, bytes)) instead, judged where it was rendered (a
     check compares and hashes the pages in the workers: they need not travel to this process).
@@ -64,7 +64,21 @@ def render_viewer(schema: Schema, frames: dict[str, pd.DataFrame], texts: dict[s
     stack = ExitStack()
     batches = (stack.enter_context(forked_map(_pages, (*state, size), firsts, workers, len(firsts) if judge else AHEAD))
                if workers > 1 else (_pages(*state, size, first) for first in firsts))
-    return _viewer_outputs(schema, sources, detailed, batches, stack)
+    return Pages(_viewer_outputs(schema, sources, detailed, batches, stack), stack)
+
+
+class Pages:
+    """`render_viewer`'s pages, in order; `close` stops its workers, whether or not any page was taken."""
+
+    def __init__(self, outputs: Iterator[tuple[str, Any]], stack: ExitStack):
+        self._outputs, self._stack = outputs, stack
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return self._outputs
+
+    def close(self) -> None:
+        self._outputs.close()
+        self._stack.close()
 
 
 def _viewer_outputs(schema: Schema, sources: list[dict], detailed: bool, batches: Iterator, stack: ExitStack
