@@ -7,16 +7,15 @@ else is imported.
 """
 import os
 import sys
-from importlib.util import module_from_spec, spec_from_file_location
-from pathlib import Path
+from importlib.machinery import SourceFileLoader  # (the import system's own: costs nothing to import)
+from types import ModuleType
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "src"))
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, os.path.join(HERE, "src"))
 
 if __name__ == "__main__":
-    spec = spec_from_file_location("noncoop_resident", HERE / "src" / "noncoop" / "resident.py")
-    resident = module_from_spec(spec)  # (not through the package: its __init__ imports pandas)
-    spec.loader.exec_module(resident)
+    resident = ModuleType("noncoop_resident")  # (not through the package: its __init__ imports pandas)
+    SourceFileLoader(resident.__name__, os.path.join(HERE, "src", "noncoop", "resident.py")).exec_module(resident)
     status = resident.hand_over(HERE, sys.argv[1:])
     if status is not None:
         sys.exit(status)
@@ -27,9 +26,9 @@ except KeyboardInterrupt:  # Ctrl-C while the libraries load
     print("build.py: interrupted (Ctrl-C); nothing published changed", file=sys.stderr)
     sys.exit(130)
 except ModuleNotFoundError as exc:
-    venv = HERE / ".venv" / "bin" / "python"
-    if venv.is_file() and Path(sys.prefix).resolve() != venv.parent.parent.resolve():
-        os.execv(venv, [str(venv), __file__, *sys.argv[1:]])
+    venv = os.path.join(HERE, ".venv", "bin", "python")
+    if os.path.isfile(venv) and os.path.realpath(sys.prefix) != os.path.realpath(os.path.join(HERE, ".venv")):
+        os.execv(venv, [venv, __file__, *sys.argv[1:]])
     sys.exit(f"build.py: {exc.name} is not installed for {sys.executable}: run `make check` or `make data` "
              "once (they set up .venv with pinned versions), then `python build.py` works with any Python")
 

@@ -331,7 +331,13 @@ def _serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     import jinja2  # noqa: F401 - (the viewer imports it when it first renders a page: here, once)
     gc.freeze()  # what the imports made stays shared with each run's process: no collection copies it
-    return resident.serve(PROJECT, main, code_digest.__wrapped__, args.idle * 60, _say)
+    return resident.serve(str(PROJECT), main, _code_read_again, args.idle * 60, _say)
+
+
+def _code_read_again() -> str:
+    """`code_digest` from the files as they are now (it is kept for the rest of the process)."""
+    code_digest.cache_clear()
+    return code_digest()
 
 
 def _say(text: str) -> None:

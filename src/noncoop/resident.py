@@ -27,26 +27,28 @@ import stat
 import struct
 import sys
 import time
-import traceback
-from pathlib import Path
-from typing import Callable, NoReturn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # (typing and pathlib take 30 ms to import: more than a run handed over needs in all)
+    from typing import Callable, NoReturn
 
 ENV = "NONCOOP_RESIDENT"
 SOCKET = ".cache/noncoop/resident/socket"  # under the project, in a folder only its user may enter
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # passed on to the run
 _HEADER = struct.Struct("!I")  # the request's length; sent with the three streams
 MAX_REQUEST = 1 << 22
+STALE = 75  # the status of a run's process that found the code changed (EX_TEMPFAIL), between it and the server
 
 
-def socket_path(project: Path) -> Path | None:
+def socket_path(project: str) -> str | None:
     """Where the resident process of `project` listens (None: runs are never handed over)."""
     value = os.environ.get(ENV, "")
     if value.lower() == "off":
         return None
-    return Path(value) if value else project / SOCKET
+    return value or os.path.join(project, SOCKET)
 
 
-def _private(folder: Path) -> bool:
+def _private(folder: str) -> bool:
     """A folder of this user's that no one else may enter (so its socket is this user's own)."""
     try:
         info = os.lstat(folder)
@@ -57,11 +59,11 @@ def _private(folder: Path) -> bool:
 
 # --- the caller: build.py ------------------------------------------------------------------------
 
-def hand_over(project: Path, argv: list[str]) -> int | None:
+def hand_over(project: str, argv: list[str]) -> int | None:
     """Run `build.py argv` in the resident process of `project`: the run's exit status, or None
     when there is no such process or it cannot take the run (build.py then runs it itself)."""
     path = socket_path(project)
-    if path is None or "serve" in argv or not _private(path.parent):
+    if path is None or "serve" in argv or not _private(os.path.dirname(path)):
         return None
     request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
                           "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None})
@@ -69,7 +71,7 @@ def hand_over(project: Path, argv: list[str]) -> int | None:
     try:
         for fd in (0, 1, 2):
             os.fstat(fd)  # (a closed stream cannot be handed over)
-        conn.connect(os.fspath(path))
+        conn.connect(path)
         body = request.encode("utf-8")
         socket.send_fds(conn, [_HEADER.pack(len(body))], [0, 1, 2])
         conn.sendall(body)
@@ -78,20 +80,17 @@ def hand_over(project: Path, argv: list[str]) -> int | None:
         return None
     previous = {sig: signal.signal(sig, lambda sig, _: _tell(conn, sig)) for sig in FORWARDED}
     try:
-        replies = _lines(conn)
-        first = next(replies, "")
-        if first != "started":
-            if first == "stale":
-                print("build.py: the resident process (build.py serve) was started with other code or libraries; "
-                      "it stops, and this run goes on here", file=sys.stderr, flush=True)
-            return None
-        last = next(replies, "")
+        reply = next(_lines(conn), "")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         conn.close()
-    if last.startswith("exit "):
-        return int(last[5:])
+    if reply == "stale":
+        print("build.py: the resident process (build.py serve) was started with other code or libraries; "
+              "it stops, and this run goes on here", file=sys.stderr, flush=True)
+        return None
+    if reply.startswith("exit "):
+        return int(reply[5:])
     print("build.py: the resident process stopped before the run ended: run it again", file=sys.stderr)
     return 1
 
@@ -127,7 +126,7 @@ def _lines(conn: socket.socket):
 
 # --- the resident process: build.py serve --------------------------------------------------------
 
-def serve(project: Path, run: Callable[[list[str]], int], digest: Callable[[], str], idle: float,
+def serve(project: str, run: Callable[[list[str]], int], digest: Callable[[], str], idle: float,
           say: Callable[[str], None]) -> int:
     """Take runs until `idle` seconds pass without one, or the code's `digest` changes, or Ctrl-C;
     each run is `run(argv)` in a fork of this process."""
@@ -135,18 +134,19 @@ def serve(project: Path, run: Callable[[list[str]], int], digest: Callable[[], s
     if path is None:
         say(f"{ENV}=off: nothing to serve")
         return 2
+    folder = os.path.dirname(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        if not _private(path.parent):
-            raise PermissionError(f"{path.parent} is not a folder of this user's that only they may enter")
+        os.makedirs(folder, exist_ok=True)
+        os.chmod(folder, 0o700)
+        if not _private(folder):
+            raise PermissionError(f"{folder} is not a folder of this user's that only they may enter")
         if _answers(path):
             say(f"a resident process already serves {project} (at {path})")
             return 1
         if os.path.lexists(path):
             os.unlink(path)  # left by one that was killed
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(os.fspath(path))
+        listener.bind(path)
         listener.listen(16)
     except OSError as exc:
         say(f"cannot listen at {path}: {exc}")
@@ -154,7 +154,7 @@ def serve(project: Path, run: Callable[[list[str]], int], digest: Callable[[], s
     inode = os.stat(path).st_ino
     started = digest()
     say(f"serving the runs of build.py for {project} at {path}; stops after {idle:g} s without one, or on Ctrl-C")
-    server = _Server(listener, run, lambda: digest() == started, say)
+    server = _Server(listener, run, lambda: digest() == started, say)  # (`digest` is read again in each run)
     try:
         server.loop(idle)
     except KeyboardInterrupt:
@@ -165,10 +165,10 @@ def serve(project: Path, run: Callable[[list[str]], int], digest: Callable[[], s
     return 0
 
 
-def _answers(path: Path) -> bool:
+def _answers(path: str) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        probe.connect(os.fspath(path))
+        probe.connect(path)
         return True
     except OSError:
         return False
@@ -200,9 +200,7 @@ class _Server:
                 break
             for key, _ in events:
                 if key.data == "accept":
-                    if not self._accept():  # the code changed: no more runs here
-                        self.selector.unregister(self.listener)
-                        self.listener.close()
+                    self._accept()
                 elif key.data == "child":
                     os.read(self.wake_r, 4096)
                 else:
@@ -225,7 +223,7 @@ class _Server:
             except KeyboardInterrupt:
                 continue
 
-    def close(self, path: Path, inode: int) -> None:
+    def close(self, path: str, inode: int) -> None:
         self.listener.close()
         try:
             if os.stat(path).st_ino == inode:  # (not one that another process put there since)
@@ -233,27 +231,22 @@ class _Server:
         except OSError:
             pass
 
-    def _accept(self) -> bool:
-        """Take one caller's run; False when the code changed (the caller runs it, and this process stops)."""
+    def _accept(self) -> None:
+        """Take one caller's run: fork the process that runs it."""
         conn, _ = self.listener.accept()
         fds: list[int] = []
         try:
             conn.settimeout(10)
             uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
             if uid != os.getuid():
-                return True
+                return
             header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 3)
             if len(header) != _HEADER.size or len(fds) != 3 or _HEADER.unpack(header)[0] > MAX_REQUEST:
-                return True
+                return
             request = json.loads(_exactly(conn, _HEADER.unpack(header)[0]))
-            if not self.current():
-                self.say("the code or the libraries changed: stopping (start `build.py serve` again)")
-                conn.sendall(b"stale\n")
-                return False
             pid = os.fork()
             if pid == 0:
                 self._child(conn, fds, request)
-            conn.sendall(b"started\n")
             conn.settimeout(None)
             self.runs[pid] = conn
             self.selector.register(conn, selectors.EVENT_READ, pid)
@@ -265,7 +258,6 @@ class _Server:
                 os.close(fd)
             if conn is not None:
                 conn.close()
-        return True
 
     def _child(self, conn: socket.socket, fds: list[int], request: dict) -> NoReturn:
         code = 1
@@ -274,8 +266,13 @@ class _Server:
             for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(sig, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            for other in (self.listener, conn, *self.runs.values()):
+            for other in (self.listener, *self.runs.values()):
                 other.close()
+            if not self.current():  # (read here, not in the server, so the run finds it read already)
+                conn.sendall(b"stale\n")
+                code = STALE
+                return
+            conn.close()
             self.selector.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
@@ -299,6 +296,7 @@ class _Server:
             if not isinstance(exc.code, (int, type(None))):
                 print(exc.code, file=sys.stderr)
         except BaseException:  # noqa: BLE001 - as Python itself would: the traceback, status 1
+            import traceback
             traceback.print_exc()
         finally:
             try:
@@ -345,6 +343,10 @@ class _Server:
             self.selector.unregister(conn)
         except (KeyError, ValueError):
             pass
+        if code == STALE and self.listener.fileno() >= 0:  # the code changed: no more runs here (it told its caller)
+            self.say("the code or the libraries changed: stopping (start `build.py serve` again)")
+            self.selector.unregister(self.listener)
+            self.listener.close()
         try:
             conn.sendall(f"exit {code if code >= 0 else 128 - code}\n".encode())
         except OSError:
