@@ -15,7 +15,11 @@ run, each a command of its own:
 - cold: `build.py --check` with no cache (it renders every output and compares it);
 - unchanged: the check again, nothing changed;
 - edited: the check after one event summary of one article was edited (it reports stale outputs);
-- `frictionless validate datapackage.json` on the same output (once; --skip-frictionless skips it).
+- `frictionless validate datapackage.json` on the same output (once; --skip-frictionless skips it);
+- resident cold, unchanged and edited: the three checks again, handed to a `build.py serve` started
+  for the run (resident.py), which has imported the libraries already.
+
+Each command but the resident ones runs alone (NONCOOP_RESIDENT=off).
 
 Each --repeat times, alternated; the fastest run of each is reported, with every run. With
 --json the last line is one JSON object.
@@ -28,10 +32,12 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,8 +188,11 @@ def _registry(path: Path, key: str, items: list[dict]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+ALONE = {**os.environ, "NONCOOP_RESIDENT": "off"}
+
+
 def _timed(command: list[str], cwd: Path | None = None, cores: int | None = None,
-           codes: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+           codes: tuple[int, ...] = (0,), env: dict | None = None) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) of the command's process tree, and its stderr (on `cores` cores)."""
     probe = ("import os, resource, subprocess, sys, time; cores = int(sys.argv[1]); "
              "cores and os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores]); t = time.perf_counter(); "
@@ -191,7 +200,7 @@ def _timed(command: list[str], cwd: Path | None = None, cores: int | None = None
              "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode); "
              "sys.stderr.write(r.stderr)")
     result = subprocess.run([sys.executable, "-c", probe, str(cores or 0), *command], capture_output=True, text=True,
-                            cwd=cwd)
+                            cwd=cwd, env=env or ALONE)
     seconds, rss, code = result.stdout.split()
     if int(code) not in codes:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
@@ -211,6 +220,23 @@ def _edit_one(root: Path, n: int) -> tuple[Path, bytes]:
     return path, original
 
 
+@contextmanager
+def _resident(folder: Path):
+    """A `build.py serve` listening in `folder`; yields the environment that hands runs to it."""
+    env = {**os.environ, "NONCOOP_RESIDENT": str(folder / "socket")}
+    server = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--idle", "60"], env=env,
+                              stderr=subprocess.DEVNULL)
+    try:
+        while not (folder / "socket").exists():
+            if server.poll() is not None:
+                raise SystemExit("build.py serve stopped")
+            time.sleep(0.05)
+        yield env
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait()
+
+
 def run(n: int, seed: int, keep: Path | None, frictionless: bool, repeat: int = 1, cores: int | None = None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         root = keep or Path(scratch)
@@ -218,7 +244,8 @@ def run(n: int, seed: int, keep: Path | None, frictionless: bool, repeat: int = 
         shape = generate(root, n, seed)
         generate_s = time.perf_counter() - clock
         build = [sys.executable, str(ROOT / "build.py"), "--root", str(root), "--timings"]
-        runs: dict[str, list] = {k: [] for k in ("floor", "build", "cold", "unchanged", "edited")}
+        runs: dict[str, list] = {k: [] for k in ("floor", "build", "cold", "unchanged", "edited", "resident_cold",
+                                                 "resident_unchanged", "resident_edited")}
         for _ in range(repeat):  # alternated; the fastest run is the least disturbed by other load
             for output in root.iterdir():  # every build starts from the inputs alone, with no cache
                 if output.is_dir() and output.name not in ("articles", "annotations"):
@@ -233,6 +260,13 @@ def run(n: int, seed: int, keep: Path | None, frictionless: bool, repeat: int = 
             path, original = _edit_one(root, n)
             runs["edited"].append(_timed(build + ["--check"], cores=cores, codes=(1,)))  # the outputs are stale now
             path.write_bytes(original)
+            with tempfile.TemporaryDirectory() as folder, _resident(Path(folder)) as env:
+                shutil.rmtree(root / ".cache")
+                runs["resident_cold"].append(_timed(build + ["--check"], cores=cores, env=env))
+                runs["resident_unchanged"].append(_timed(build + ["--check"], cores=cores, env=env))
+                path, original = _edit_one(root, n)
+                runs["resident_edited"].append(_timed(build + ["--check"], cores=cores, codes=(1,), env=env))
+                path.write_bytes(original)
         best = {k: min(v) for k, v in runs.items()}
         seconds = {k: round(v[0], 2) for k, v in best.items()}
         stages, stage_rss = (json.loads(next(line for line in best["build"][2].splitlines() if line.startswith(prefix))
@@ -243,6 +277,9 @@ def run(n: int, seed: int, keep: Path | None, frictionless: bool, repeat: int = 
                   "unchanged_per_cold": round(best["unchanged"][0] / best["cold"][0], 3),
                   "edited_per_cold": round(best["edited"][0] / best["cold"][0], 3),
                   "build_per_cold": round(best["build"][0] / best["cold"][0], 3),
+                  "resident_cold_per_floor": round(best["resident_cold"][0] / best["floor"][0], 3),
+                  "resident_unchanged_per_cold": round(best["resident_unchanged"][0] / best["resident_cold"][0], 3),
+                  "resident_edited_per_cold": round(best["resident_edited"][0] / best["resident_cold"][0], 3),
                   "peak_rss_mb": round(max(r[1] for r in runs["build"]), 1),
                   "check_peak_rss_mb": round(max(r[1] for r in runs["cold"]), 1),
                   "stages_s": stages, "stages_peak_rss_mb": stage_rss,
