@@ -15,11 +15,13 @@ def test_scale_benchmark_runs_end_to_end_at_tiny_n(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("articles", "events", "floor_s", "cold_s", "unchanged_s", "edited_s", "build_s", "frictionless_s",
-                "peak_rss_mb", "stages_s", "cold_per_floor", "edited_per_cold", "build_per_cold", "cores"):
+                "peak_rss_mb", "stages_s", "cold_per_floor", "edited_per_cold", "build_per_cold", "cores",
+                "resident_cold_s", "resident_unchanged_s", "resident_edited_s", "resident_edited_per_cold"):
         assert key in report
     assert report["articles"] == 3 and report["events"] == 3 * 28
     assert {"resolve", "tables", "validate", "render", "publish"} <= set(report["stages_s"])
     assert len(report["runs_s"]["build"]) == 2 and report["build_s"] == min(report["runs_s"]["build"])
+    assert len(report["runs_s"]["resident_edited"]) == 2
     assert (tmp_path / "corpus/datapackage.json").is_file()
 
 
