@@ -114,7 +114,8 @@ def tree_digest(root: Path, folder: str) -> str:
         if entry.is_symlink():
             parts += [entry.name, "(link)"]
         elif entry.is_file():  # (a file hashed earlier in this run and unchanged since is not opened again)
-            parts += [entry.name, hashed(entry.path, entry.stat()) or file_sha256(entry.path)]
+            known = entry.path in _HASHED and hashed(entry.path, entry.stat())
+            parts += [entry.name, known or file_sha256(entry.path)]
         else:
             parts += [entry.name, "(other)"]
     return combined(*parts)

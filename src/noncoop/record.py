@@ -96,7 +96,7 @@ def code_of(schema) -> str:
     return combined(code_digest(), schema.digest)
 
 
-def _signature(path: Path) -> tuple | None:
+def _signature(path: str | Path) -> tuple | None:
     try:
         s = os.lstat(path)
     except OSError:
@@ -117,18 +117,18 @@ class Record:
         """The recorded outputs whose file on disk is missing, a link, or not the recorded bytes (for
         those without a digest: not the bytes in `rendered`, or skipped if it is None); with
         `trust_signatures`, a file whose signature is the recorded one is not read."""
-        differ = []
+        differ, top = [], os.fspath(root)
         for rel, digest in self.digests.items():
-            path = root / rel
             if digest is None and rendered is None:
                 continue
             if digest is None:
                 if rel not in rendered or not published_as(root, rel, rendered[rel]):
                     differ.append(rel)
                 continue
-            signature = _signature(path)
+            signature = _signature(os.path.join(top, rel))  # (a str: 10,000 Path objects cost 0.1 s)
             if trust_signatures and signature is not None and signature == self.signatures.get(rel):
                 continue
+            path = root / rel
             if link_on_path(root, rel) or not path.is_file() or sha256(path.read_bytes()) != digest:
                 differ.append(rel)
         return differ
