@@ -80,7 +80,7 @@ def hand_over(project: str, argv: list[str]) -> int | None:
         return None
     previous = {sig: signal.signal(sig, lambda sig, _: _tell(conn, sig)) for sig in FORWARDED}
     try:
-        reply = next(_lines(conn), "")
+        reply = _reply(conn)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -108,20 +108,18 @@ def _tell(conn: socket.socket, sig: int) -> None:
         pass
 
 
-def _lines(conn: socket.socket):
-    """The resident process's replies, one line at a time."""
-    buffer = b""
-    while True:
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            yield line.decode("ascii", "replace")
+def _reply(conn: socket.socket) -> str:
+    """The resident process's one line: "exit N", or "stale" ("": it closed the connection first)."""
+    data = b""
+    while not data.endswith(b"\n"):
         try:
-            data = conn.recv(4096)
+            chunk = conn.recv(64)
         except OSError:
-            return
-        if not data:
-            return
-        buffer += data
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("ascii", "replace").strip()
 
 
 # --- the resident process: build.py serve --------------------------------------------------------
