@@ -176,6 +176,13 @@ def test_a_socket_in_a_folder_others_may_enter_is_not_used(served, tree):
     assert result.returncode == 0 and _imported_pandas(result)
 
 
+def test_without_sockets_that_pass_files_build_py_runs_alone(served, monkeypatch):
+    from noncoop import resident
+    monkeypatch.setenv("NONCOOP_RESIDENT", served["NONCOOP_RESIDENT"])
+    monkeypatch.delattr(socket, "send_fds")
+    assert resident.hand_over(str(ROOT), ["--check"]) is None
+
+
 def test_one_resident_process_per_socket(served):
     second = _run(served, "serve")
     assert second.returncode == 1

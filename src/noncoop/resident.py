@@ -16,7 +16,6 @@ the socket's path. This module uses the standard library only: build.py loads it
 from __future__ import annotations
 
 import atexit
-import fcntl
 import io
 import json
 import os
@@ -34,7 +33,8 @@ if TYPE_CHECKING:  # (typing and pathlib take 30 ms to import: more than a run h
 
 ENV = "NONCOOP_RESIDENT"
 SOCKET = ".cache/noncoop/resident/socket"  # under the project, in a folder only its user may enter
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # passed on to the run
+FORWARDED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")  # passed on to the run
+                  if hasattr(signal, name))
 _HEADER = struct.Struct("!I")  # the request's length; sent with the three streams
 MAX_REQUEST = 1 << 22
 STALE = 75  # the status of a run's process that found the code changed (EX_TEMPFAIL), between it and the server
@@ -63,8 +63,8 @@ def hand_over(project: str, argv: list[str]) -> int | None:
     """Run `build.py argv` in the resident process of `project`: the run's exit status, or None
     when there is no such process or it cannot take the run (build.py then runs it itself)."""
     path = socket_path(project)
-    if path is None or "serve" in argv or not _private(os.path.dirname(path)):
-        return None
+    if path is None or "serve" in argv or not hasattr(socket, "send_fds") or not _private(os.path.dirname(path)):
+        return None  # (none to reach, or a system without Unix sockets that pass files)
     request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
                           "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None})
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -261,7 +261,7 @@ class _Server:
         code = 1
         try:
             signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+            for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):  # (the server runs on Unix only)
                 signal.signal(sig, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             for other in (self.listener, *self.runs.values()):
@@ -274,6 +274,7 @@ class _Server:
             self.selector.close()
             os.close(self.wake_r)
             os.close(self.wake_w)
+            import fcntl  # (Unix only, as the server is)
             high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for fd in fds]  # (none of 0-2: no dup2 below overwrites another)
             for fd in fds:
                 os.close(fd)
