@@ -437,9 +437,12 @@ def _verdict(root: Path, schema: Schema, stages: Stages, cache: Cache, notes: bo
     made = {}
 
     def framed(frames: dict, texts: dict[str, str]) -> None:
-        made["hashes"] = {name: row_hashes(df) for name, df in frames.items()}
-        made["fingerprint"] = fingerprint(schema, frames, texts, made["hashes"])
-        ahead.start(frames, texts, made["fingerprint"])
+        try:
+            hashes = {name: row_hashes(df) for name, df in frames.items()}
+            made.update(hashes=hashes, fingerprint=fingerprint(schema, frames, texts, hashes))
+            ahead.start(frames, texts, made["fingerprint"])
+        except Exception:  # noqa: BLE001 - tables not yet validated (a duplicate key...): rendered after, if valid
+            made.clear()
     try:
         frames, texts, extents = _validated(root, schema, stages, cache, framed if ahead else None)
     except BuildError as exc:
