@@ -497,11 +497,11 @@ def _differences(root: Path, schema: Schema, verdict: Verdict, built: tuple | No
                  stages: Stages, pages: Pages | None = None) -> tuple[list[str], str]:
     """The published files that differ from what the inputs produce, and how that is known:
     from a record of a build of the same tables (record.py), or by rendering every output (the
-    viewer's `pages`, when they were started already)."""
-    readme = dict(_readme(root, schema, verdict.counts))
-    known = known_differences(cache, root, verdict.fingerprint, readme)
-    if known is not None:
-        return known
+    viewer's `pages`, when they were started already: `_PagesAhead` found no record then)."""
+    if pages is None:
+        known = known_differences(cache, root, verdict.fingerprint, dict(_readme(root, schema, verdict.counts)))
+        if known is not None:
+            return known
     digests, differ = {}, []
     judge = partial(_judged, root)
     for rel, output in _outputs(root, schema, verdict, built, cache, stages, judge, pages):
