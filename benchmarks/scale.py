@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from noncoop import load  # noqa: E402
+from noncoop import load, resident  # noqa: E402
 
 EVENT_KEYS = ["granularity", "event_type", "event_mode", "sharp_method", "acled_event_type", "acled_sub_event_type",
               "violent", "status", "date_start", "date_end", "date_precision", "date_basis", "time_expression",
@@ -227,7 +227,7 @@ def _resident(folder: Path):
     server = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--idle", "60"], env=env,
                               stderr=subprocess.DEVNULL)
     try:
-        while not (folder / "socket").exists():
+        while not resident.answers(str(folder / "socket")):  # (the file exists before the server listens)
             if server.poll() is not None:
                 raise SystemExit("build.py serve stopped")
             time.sleep(0.05)

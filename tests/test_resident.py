@@ -14,19 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, make_tree, snapshot
+from noncoop.resident import answers
 
 BUILD = str(ROOT / "build.py")
-
-
-def _listening(path: Path) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _serve(build: str, env: dict, *args: str) -> subprocess.Popen:
@@ -34,7 +24,7 @@ def _serve(build: str, env: dict, *args: str) -> subprocess.Popen:
                               stderr=subprocess.PIPE, text=True)
     path = Path(env["NONCOOP_RESIDENT"])
     deadline = time.monotonic() + 60
-    while not _listening(path):
+    while not answers(str(path)):
         assert server.poll() is None, server.stderr.read()
         assert time.monotonic() < deadline, "build.py serve did not listen within 60 s"
         time.sleep(0.05)

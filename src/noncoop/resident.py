@@ -138,7 +138,7 @@ def serve(project: str, run: Callable[[list[str]], int], digest: Callable[[], st
         os.chmod(folder, 0o700)
         if not _private(folder):
             raise PermissionError(f"{folder} is not a folder of this user's that only they may enter")
-        if _answers(path):
+        if answers(path):
             say(f"a resident process already serves {project} (at {path})")
             return 1
         if os.path.lexists(path):
@@ -163,7 +163,8 @@ def serve(project: str, run: Callable[[list[str]], int], digest: Callable[[], st
     return 0
 
 
-def _answers(path: str) -> bool:
+def answers(path: str) -> bool:
+    """Whether a resident process listens at `path` (the socket file exists from bind, before listen)."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(path)
