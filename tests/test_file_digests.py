@@ -52,3 +52,23 @@ def test_a_tree_digest_opens_only_the_files_changed_since_this_run_hashed_them(t
     assert cache.tree_digest(tmp_path, "annotations") == first and not opened
     (folder / "b.yaml").write_bytes(b"changed")
     assert cache.tree_digest(tmp_path, "annotations") != first and opened == ["b.yaml"]
+
+
+def test_hashes_another_process_gives_are_taken_while_their_files_are_unchanged(tmp_path, monkeypatch):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"given")
+    monkeypatch.setattr(cache, "_HASHED", {})
+    monkeypatch.setattr(cache, "_NEW", set())
+    now = time.time_ns
+    monkeypatch.setattr(cache.time, "time_ns", lambda: now() + 10 * cache.SETTLED_NS)
+    cache.file_sha256(path)
+    given = cache.new_hashes()
+    cache.forget_hashes()
+    assert cache.hashed(str(path), os.stat(path)) is None
+    for garbage in (b"", b"not json", b"[1, 2]", b'{"x": 1}', b'{"x": [[1, 2], "d"]}'):
+        cache.learn_hashes(garbage)
+    assert cache._HASHED == {}
+    cache.learn_hashes(given)
+    assert cache.hashed(str(path), os.stat(path)) == _digest(b"given")
+    path.write_bytes(b"taken")  # the same size: its times tell
+    assert cache.hashed(str(path), os.stat(path)) is None

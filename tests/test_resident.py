@@ -2,6 +2,7 @@
 as the same run of build.py alone does; Ctrl-C reaches it; changed code is never served."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, make_tree, snapshot
+from noncoop import cache
 from noncoop.resident import answers
 
 BUILD = str(ROOT / "build.py")
@@ -100,6 +102,39 @@ def test_a_build_handed_over_writes_what_a_build_alone_writes_with_the_callers_u
     assert snapshot(trees[0]) == snapshot(trees[1])
     modes = [{p.relative_to(t): p.stat().st_mode for p in (t / "data").iterdir()} for t in trees]
     assert modes[0] == modes[1]
+
+
+def _hashed(result: subprocess.CompletedProcess) -> int:
+    """How many times the run (with --timings) read a file to hash it."""
+    line = next(line for line in result.stderr.splitlines() if line.startswith("hashed: "))
+    return json.loads(line.removeprefix("hashed: "))["reads"]
+
+
+def _outcome(result: subprocess.CompletedProcess) -> tuple[str, str]:
+    return result.stdout, "\n".join(line for line in result.stderr.splitlines()
+                                    if not line.startswith(("timings: ", "peak_rss_mb: ", "hashed: ")))
+
+
+def test_a_check_handed_over_reads_again_only_the_files_changed_since_an_earlier_run_read_them(served, tree):
+    inputs = len(list((tree / "annotations").iterdir())) + len(list((tree / "articles").iterdir()))
+    built = _run(served, "--timings", "--root", str(tree))
+    assert built.returncode == 0 and _hashed(built) >= inputs, built.stderr
+    time.sleep(cache.SETTLED_NS / 1e9 + 0.2)  # (a file written just before it is hashed is always read again)
+    first = _run(served, "--check", "--timings", "--root", str(tree))
+    assert first.returncode == 0 and _hashed(first) > inputs, first.stderr
+    again = _run(served, "--check", "--timings", "--root", str(tree))
+    assert again.returncode == 0 and _hashed(again) == 0, again.stderr
+    built = _run(served, "--timings", "--root", str(tree))  # a build trusts only what it hashes itself
+    assert built.returncode == 0 and _hashed(built) >= inputs, built.stderr
+    path = tree / "annotations" / "000_96b9e111ca13f763.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Ukraine steps up", "Ukraine stepz up", 1), encoding="utf-8")  # (the same size)
+    time.sleep(cache.SETTLED_NS / 1e9 + 0.2)
+    edited = _run(served, "--check", "--timings", "--root", str(tree))
+    alone = _run(_alone(served), "--check", "--timings", "--root", str(tree))
+    assert _hashed(edited) == 1
+    assert edited.returncode == alone.returncode == 1
+    assert "data/events.csv" in edited.stderr and _outcome(edited) == _outcome(alone)
 
 
 def test_ctrl_c_reaches_the_handed_run(served, tree):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import pickle
 import secrets
@@ -35,7 +36,10 @@ def sha256(data: bytes) -> str:
 
 
 _HASHED: dict[str, tuple[tuple, str]] = {}  # path -> (stat signature, SHA-256) of settled files hashed here
+_NEW: set[str] = set()  # the paths of _HASHED that this process hashed itself
+_READ = [0, 0]  # the reads of a file to hash it, and their bytes, in this process
 SETTLED_NS = 2_000_000_000  # a file last written this long before it was hashed is "settled"
+MAX_HASHES = 1_000_000  # a resident process that learned more starts again
 
 
 def _signature(info: os.stat_result) -> tuple:
@@ -66,9 +70,41 @@ def file_sha256(path: str | Path, opened: BinaryIO | None = None) -> str:
         h = hashlib.sha256()
         while chunk := f.read(1 << 20):
             h.update(chunk)
+            _READ[1] += len(chunk)
+        _READ[0] += 1
     if max(info.st_mtime_ns, info.st_ctime_ns) < started - SETTLED_NS:
         _HASHED[name] = (signature, h.hexdigest())
+        _NEW.add(name)
     return h.hexdigest()
+
+
+def hashes_read() -> tuple[int, int]:
+    """How many times this process read a file to hash it, and how many bytes."""
+    return _READ[0], _READ[1]
+
+
+def new_hashes() -> bytes:
+    """The settled files this process hashed, as `learn_hashes` takes them (a resident process
+    learns them from each run: resident.py)."""
+    return json.dumps({name: _HASHED[name] for name in _NEW if name in _HASHED}).encode()
+
+
+def learn_hashes(data: bytes) -> None:
+    """Take `new_hashes` of another process of this user's; what does not parse is ignored."""
+    try:
+        learned = {name: (tuple(signature), digest) for name, (signature, digest) in json.loads(data).items()
+                   if isinstance(name, str) and isinstance(digest, str) and len(signature) == 5}
+    except (ValueError, TypeError, AttributeError):
+        return
+    if len(_HASHED) + len(learned) > MAX_HASHES:
+        _HASHED.clear()
+    _HASHED.update(learned)
+
+
+def forget_hashes() -> None:
+    """Hash every file again: a run that publishes (or gates a release) trusts only what it hashed."""
+    _HASHED.clear()
+    _NEW.clear()
 
 
 def combined(*parts: str) -> str:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterable, Iterator
 import pyarrow as pa
 
 from .annotation_schema import KINDS, annotation_json_schema
-from .cache import Cache, code_digest, combined, file_sha256, sha256, tree_digest
+from .cache import (Cache, code_digest, combined, file_sha256, forget_hashes, hashes_read, learn_hashes, new_hashes,
+                    sha256, tree_digest)
 from .codebook import codebook, readme_with_tables
 from .croissant import CROISSANT, croissant_bytes
 from .errors import BuildError, github_annotations
@@ -164,12 +165,13 @@ def _collecting():
 
 
 class Stages:
-    """Seconds and peak memory (MB) at the end of each build stage."""
+    """Seconds and peak memory (MB) at the end of each build stage, and the files read to hash them."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self._clock = time.perf_counter()
+        self._read = hashes_read()
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
@@ -193,7 +195,9 @@ class Stages:
 
     def report(self) -> str:
         seconds = {stage: round(s, 4) for stage, s in self.seconds.items()}
-        return f"timings: {json.dumps(seconds)}\npeak_rss_mb: {json.dumps(self.peak_mb)}"
+        reads, size = (now - then for now, then in zip(hashes_read(), self._read))
+        return (f"timings: {json.dumps(seconds)}\npeak_rss_mb: {json.dumps(self.peak_mb)}\n"
+                f"hashed: {json.dumps({'reads': reads, 'bytes': size})}")
 
 
 def build(root: Path, schema: Schema | None = None, stages: Stages | None = None,
@@ -244,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     at = _subcommand_at(argv)
     if at is not None:
+        forget_hashes()  # (only a check takes the hashes of files an earlier run read: resident.py)
         return _subcommand(argv[at], argv[:at] + argv[at + 1:])
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__,
                                      epilog="subcommands: `build.py new TEXT [--published DATE]` scaffolds an article; "
@@ -256,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=PROJECT,
                         help="folder holding articles/, annotations/ and the outputs (default: the project)")
     parser.add_argument("--timings", action="store_true",
-                        help="print the seconds and peak memory of each stage as JSON on stderr")
+                        help="print the seconds and peak memory of each stage, and the files read to hash them, as "
+                             "JSON on stderr")
     parser.add_argument("--strict", action="store_true",
                         help="with --check: fail on completeness notes too (a quotation no quote covers, a registry "
                              "alias in an article none of whose rows refers to it)")
@@ -265,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, metavar="SECONDS",
                         help="wait at most this long for another build of the same root (default: as long as it takes)")
     args = parser.parse_args(argv)
+    if not args.check:
+        forget_hashes()  # a build publishes what it hashed itself
     root = args.root.resolve()
     if not (root / "annotations").is_dir():
         parser.error(f"{root} has no annotations/ folder")
@@ -333,7 +341,8 @@ def _serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     import jinja2  # noqa: F401 - (the viewer imports it when it first renders a page: here, once)
     gc.freeze()  # what the imports made stays shared with each run's process: no collection copies it
-    return resident.serve(str(PROJECT), main, _code_read_again, args.idle * 60, _say)
+    return resident.serve(str(PROJECT), main, _code_read_again, args.idle * 60, _say,
+                          hashes=(new_hashes, learn_hashes))
 
 
 def _code_read_again() -> str:

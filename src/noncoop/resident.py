@@ -4,10 +4,12 @@ themselves) over a Unix socket that only this user can reach, and exits with the
 
 Starting Python and importing pandas, pyarrow and pandera take about a second, most of a check
 after a small edit. The resident process pays it once. Each run happens in a fork of that process
-made for it, which has done nothing but import: it reads every input afresh, as a `build.py` of
-its own would, and its output goes straight to the caller's streams. Before each run the code's
-digest (every file of the package, the libraries' versions: cache.code_digest) is compared with
-the one the process started with; after any change the process stops and `build.py` runs alone.
+made for it, which holds the imports and the file hashes earlier runs gave back (`hashes`; a check
+trusts one while its file's inode, size and times are unchanged, a build hashes afresh: cli.py)
+and nothing else: it reads the inputs, schemas and cache as a `build.py` of its own would, and its
+output goes straight to the caller's streams. Before each run the code's digest (every file of the
+package, the libraries' versions: cache.code_digest) is compared with the one the process started
+with; after any change the process stops and `build.py` runs alone.
 Ctrl-C (and SIGTERM, SIGHUP) on `build.py` reaches the run; a `build.py` that dies interrupts it.
 
 `NONCOOP_RESIDENT=off` keeps every run in its own process (the tests set it); another value is
@@ -125,9 +127,10 @@ def _reply(conn: socket.socket) -> str:
 # --- the resident process: build.py serve --------------------------------------------------------
 
 def serve(project: str, run: Callable[[list[str]], int], digest: Callable[[], str], idle: float,
-          say: Callable[[str], None]) -> int:
+          say: Callable[[str], None], hashes: tuple[Callable[[], bytes], Callable[[bytes], None]] | None = None) -> int:
     """Take runs until `idle` seconds pass without one, or the code's `digest` changes, or Ctrl-C;
-    each run is `run(argv)` in a fork of this process."""
+    each run is `run(argv)` in a fork of this process. `hashes` (give, take): what a run gives at its
+    end this process takes, so the runs after it start with it."""
     path = socket_path(project)
     if path is None:
         say(f"{ENV}=off: nothing to serve")
@@ -152,7 +155,7 @@ def serve(project: str, run: Callable[[list[str]], int], digest: Callable[[], st
     inode = os.stat(path).st_ino
     started = digest()
     say(f"serving the runs of build.py for {project} at {path}; stops after {idle:g} s without one, or on Ctrl-C")
-    server = _Server(listener, run, lambda: digest() == started, say)  # (`digest` is read again in each run)
+    server = _Server(listener, run, lambda: digest() == started, say, hashes)  # (`digest` is read again in each run)
     try:
         server.loop(idle)
     except KeyboardInterrupt:
@@ -177,8 +180,9 @@ def answers(path: str) -> bool:
 
 class _Server:
     def __init__(self, listener: socket.socket, run: Callable[[list[str]], int], current: Callable[[], bool],
-                 say: Callable[[str], None]):
-        self.listener, self.run, self.current, self.say = listener, run, current, say
+                 say: Callable[[str], None], hashes: tuple[Callable[[], bytes], Callable[[bytes], None]] | None):
+        self.listener, self.run, self.current, self.say, self.hashes = listener, run, current, say, hashes
+        self.folder = os.path.dirname(listener.getsockname())  # (private: `serve` made sure)
         self.runs: dict[int, socket.socket] = {}  # a run's process -> its caller's connection
         self.selector = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()  # a byte on each SIGCHLD
@@ -224,6 +228,12 @@ class _Server:
 
     def close(self, path: str, inode: int) -> None:
         self.listener.close()
+        try:
+            for name in os.listdir(self.folder):
+                if name.startswith("given."):  # (left by a run killed while it wrote, or not taken)
+                    os.unlink(os.path.join(self.folder, name))
+        except OSError:
+            pass
         try:
             if os.stat(path).st_ino == inode:  # (not one that another process put there since)
                 os.unlink(path)
@@ -303,8 +313,33 @@ class _Server:
                 atexit._run_exitfuncs()
                 sys.stdout.flush()
                 sys.stderr.flush()
+                if self.hashes is not None and code != STALE:
+                    self._give(self.hashes[0]())
             finally:
                 os._exit(code)
+
+    def _give(self, data: bytes) -> None:
+        """Leave `data` for the server in the private folder (whole or not at all)."""
+        path = os.path.join(self.folder, f"given.{os.getpid()}")
+        fd = os.open(path + ".part", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with open(fd, "wb") as f:
+            f.write(data)
+        os.replace(path + ".part", path)
+
+    def _take(self, pid: int) -> None:
+        """What the run `pid` gave, if it gave anything."""
+        path = os.path.join(self.folder, f"given.{pid}")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return
+        try:
+            os.unlink(path)
+            with open(fd, "rb") as f:
+                data = f.read()
+        except OSError:
+            return
+        self.hashes[1](data)
 
     def _signal(self, conn: socket.socket, pid: int) -> None:
         """The caller sent a signal's number (Ctrl-C...), or went away (as a Ctrl-C)."""
@@ -352,6 +387,8 @@ class _Server:
         except OSError:
             pass
         conn.close()
+        if self.hashes is not None:  # (after the reply: its caller does not wait for this)
+            self._take(pid)
         return True
 
 
