@@ -19,7 +19,8 @@ run, each a command of its own:
 - resident cold, unchanged and edited: the three checks again, handed to a `build.py serve` started
   for the run (resident.py), which has imported the libraries already.
 
-Each command but the resident ones runs alone (NONCOOP_RESIDENT=off).
+Each command but the resident ones runs alone (NONCOOP_RESIDENT=off). `hashed` gives how many
+times a check read a file to hash it, and the bytes (a resident check reads only what changed).
 
 Each --repeat times, alternated; the fastest run of each is reported, with every run. With
 --json the last line is one JSON object.
@@ -237,6 +238,11 @@ def _resident(folder: Path):
         server.wait()
 
 
+def _line(stderr: str, prefix: str) -> dict:
+    """The JSON a run with --timings printed after `prefix`."""
+    return json.loads(next(line for line in stderr.splitlines() if line.startswith(prefix))[len(prefix):])
+
+
 def run(n: int, seed: int, keep: Path | None, frictionless: bool, repeat: int = 1, cores: int | None = None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         root = keep or Path(scratch)
@@ -269,8 +275,7 @@ def run(n: int, seed: int, keep: Path | None, frictionless: bool, repeat: int = 
                 path.write_bytes(original)
         best = {k: min(v) for k, v in runs.items()}
         seconds = {k: round(v[0], 2) for k, v in best.items()}
-        stages, stage_rss = (json.loads(next(line for line in best["build"][2].splitlines() if line.startswith(prefix))
-                                        [len(prefix):]) for prefix in ("timings: ", "peak_rss_mb: "))
+        stages, stage_rss = (_line(best["build"][2], prefix) for prefix in ("timings: ", "peak_rss_mb: "))
         result = {**shape, "cores": cores or len(os.sched_getaffinity(0)), "generate_s": round(generate_s, 2),
                   **{f"{k}_s": v for k, v in seconds.items()},
                   "cold_per_floor": round(best["cold"][0] / best["floor"][0], 3),
@@ -283,6 +288,7 @@ def run(n: int, seed: int, keep: Path | None, frictionless: bool, repeat: int = 
                   "peak_rss_mb": round(max(r[1] for r in runs["build"]), 1),
                   "check_peak_rss_mb": round(max(r[1] for r in runs["cold"]), 1),
                   "stages_s": stages, "stages_peak_rss_mb": stage_rss,
+                  "hashed": {k: _line(best[k][2], "hashed: ") for k in ("cold", "edited", "resident_edited")},
                   "runs_s": {k: [round(r[0], 2) for r in v] for k, v in runs.items()}}
         if frictionless:
             cli = str(Path(sys.executable).with_name("frictionless"))

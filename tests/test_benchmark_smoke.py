@@ -22,6 +22,8 @@ def test_scale_benchmark_runs_end_to_end_at_tiny_n(tmp_path):
     assert {"resolve", "tables", "validate", "render", "publish"} <= set(report["stages_s"])
     assert len(report["runs_s"]["build"]) == 2 and report["build_s"] == min(report["runs_s"]["build"])
     assert len(report["runs_s"]["resident_edited"]) == 2
+    hashed = report["hashed"]  # a resident check reads again only the edited file; one alone reads every file
+    assert 0 < hashed["resident_edited"]["reads"] < hashed["edited"]["reads"]
     assert (tmp_path / "corpus/datapackage.json").is_file()
 
 
