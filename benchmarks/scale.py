@@ -234,7 +234,7 @@ def _resident(folder: Path):
             time.sleep(0.05)
         yield env
     finally:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(signal.SIGTERM)
         server.wait()
 
 

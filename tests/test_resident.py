@@ -35,7 +35,7 @@ def _serve(build: str, env: dict, *args: str) -> subprocess.Popen:
 
 def _stop(server: subprocess.Popen) -> None:
     if server.poll() is None:
-        server.send_signal(signal.SIGINT)
+        server.send_signal(signal.SIGTERM)
         server.wait(30)
 
 
