@@ -170,3 +170,58 @@ def test_schema_text_cannot_break_the_codebook_or_the_readme(tmp_path, name, old
     once = readme_with_tables(readme, edited, counts)
     assert readme_with_tables(once, edited, counts) == once
     assert once.count("<!-- tables:end -->") == 1
+
+
+@pytest.fixture(scope="module")
+def project_frames(schema):
+    from noncoop.cache import Cache
+    from noncoop.cli import Stages, _validated
+    return _validated(ROOT, schema, Stages(), Cache(ROOT, enabled=False))[0]
+
+
+def _breakages(schema, t, f, frame) -> list[tuple[str, object]]:
+    """Values for column `f` that break each of its checks (or do not: the cases at the edges)."""
+    column = frame[f.name]
+    first = column.dropna().iloc[0] if column.notna().any() else None
+    cases = [("empty", None), ("another row's", column.iloc[-1])]
+    if f.type == "string":
+        cases += [("blank", ""), ("at max length", "a" * (f.max_length or 10)), ("over max length", "a" * ((f.max_length or 10) + 1)),
+                  ("unknown code", "NOT_A_CODE"), ("trailing newline", f"{first}\n" if first is not None else "\n"),
+                  ("lower case", str(first).lower() if first is not None else "x")]
+    if f.type in ("integer", "number"):
+        for bound in (f.minimum, f.maximum):
+            if bound is not None:
+                cases += [("at a bound", bound), ("below a bound", bound - 1), ("above a bound", bound + 1)]
+    return cases
+
+
+@pytest.mark.parametrize("table", list(load_schema().tables))
+def test_the_fast_road_passes_exactly_the_tables_pandera_passes(schema, project_frames, table):
+    """validate_tables skips pandera for a table that `_all_pass` finds valid: for every column,
+    values that break (or just keep) each of its checks, in the first row, must give the same
+    verdict from both (generated from the schema's fields, so a new check is covered too)."""
+    from pandera.errors import SchemaErrors
+    from noncoop.validate import _all_pass
+
+    t = schema.tables[table]
+    frame = project_frames[table].head(3).reset_index(drop=True)
+    assert _all_pass(schema, t, frame)
+    pandera = pandera_schema(schema, t, rules=False, dtypes=False)
+    cases = 0
+    for f in t.fields:
+        for label, value in _breakages(schema, t, f, frame):
+            broken = frame.copy()
+            try:
+                broken[f.name] = pd.array([value, *broken[f.name].iloc[1:]], dtype=broken[f.name].dtype)
+            except (TypeError, ValueError):
+                continue  # (not a value of the column's dtype: that is `_dtype_failures`' case)
+            try:
+                pandera.validate(broken, lazy=True)
+                passes = True
+            except SchemaErrors:
+                passes = False
+            assert _all_pass(schema, t, broken) == passes, (f.name, label, value)
+            cases += 1
+    assert cases >= 2 * len(t.fields)
+    assert not _all_pass(schema, t, pd.concat([frame, frame.tail(1)], ignore_index=True))  # (a key twice)
+    assert not _all_pass(schema, t, frame[list(reversed(frame.columns))])  # (strict, ordered)
