@@ -222,3 +222,12 @@ def test_an_idle_resident_process_stops_and_removes_its_socket(tmp_path):
         assert not path.exists()
     finally:
         _stop(server)
+
+
+def test_a_request_is_read_as_a_literal_and_nothing_else():
+    from noncoop.resident import _request
+    request = {"argv": ["--check"], "cwd": "/", "env": {"A": "\udcff é"}, "umask": 0o22, "cores": None}
+    assert _request(repr(request).encode("utf-8")) == request
+    for body in (b"__import__('os').system('false')", b"{'argv': []}", b"[1, 2]", b"\xff", b"(" * 10_000):
+        with pytest.raises(ValueError):
+            _request(body)

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import atexit
 import io
-import json
 import os
-import selectors
 import signal
 import socket
 import stat
 import struct
 import sys
 import time
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # (typing and pathlib take 30 ms to import: more than a run handed over needs in all)
+# The caller imports only what it needs: typing, pathlib and json (with re and enum) would take
+# 30 ms, a tenth of a check handed over; the request is a Python literal (ast.literal_eval reads it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from typing import Callable, NoReturn
 
 ENV = "NONCOOP_RESIDENT"
@@ -67,7 +67,7 @@ def hand_over(project: str, argv: list[str]) -> int | None:
     path = socket_path(project)
     if path is None or "serve" in argv or not hasattr(socket, "send_fds") or not _private(os.path.dirname(path)):
         return None  # (none to reach, or a system without Unix sockets that pass files)
-    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
+    request = repr({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
                           "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None})
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -184,14 +184,15 @@ class _Server:
         self.listener, self.run, self.current, self.say, self.hashes = listener, run, current, say, hashes
         self.folder = os.path.dirname(listener.getsockname())  # (private: `serve` made sure)
         self.runs: dict[int, socket.socket] = {}  # a run's process -> its caller's connection
-        self.selector = selectors.DefaultSelector()
+        import selectors  # (the server's only)
+        self.selector, self.EVENT_READ = selectors.DefaultSelector(), selectors.EVENT_READ
         self.wake_r, self.wake_w = os.pipe()  # a byte on each SIGCHLD
         os.set_blocking(self.wake_w, False)
         os.set_blocking(self.wake_r, False)
 
     def loop(self, idle: float) -> None:
-        self.selector.register(self.listener, selectors.EVENT_READ, "accept")
-        self.selector.register(self.wake_r, selectors.EVENT_READ, "child")
+        self.selector.register(self.listener, self.EVENT_READ, "accept")
+        self.selector.register(self.wake_r, self.EVENT_READ, "child")
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         signal.set_wakeup_fd(self.wake_w)
@@ -252,13 +253,13 @@ class _Server:
             header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 3)
             if len(header) != _HEADER.size or len(fds) != 3 or _HEADER.unpack(header)[0] > MAX_REQUEST:
                 return
-            request = json.loads(_exactly(conn, _HEADER.unpack(header)[0]))
+            request = _request(_exactly(conn, _HEADER.unpack(header)[0]))
             pid = os.fork()
             if pid == 0:
                 self._child(conn, fds, request)
             conn.settimeout(None)
             self.runs[pid] = conn
-            self.selector.register(conn, selectors.EVENT_READ, pid)
+            self.selector.register(conn, self.EVENT_READ, pid)
             conn = None
         except (OSError, ValueError) as exc:
             self.say(f"a run could not be taken: {exc}")
@@ -390,6 +391,19 @@ class _Server:
         if self.hashes is not None:  # (after the reply: its caller does not wait for this)
             self._take(pid)
         return True
+
+
+def _request(body: bytes) -> dict:
+    """The caller's request: a literal of the fields `hand_over` sends, or ValueError."""
+    import ast
+    try:
+        request = ast.literal_eval(body.decode("utf-8"))
+    except (SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
+        raise ValueError(f"an unreadable request ({exc.__class__.__name__})") from None
+    if not (isinstance(request, dict) and isinstance(request.get("argv"), list) and isinstance(request.get("cwd"), str)
+            and isinstance(request.get("env"), dict) and isinstance(request.get("umask"), int)):
+        raise ValueError("a request without argv, cwd, env and umask")
+    return request
 
 
 def _exactly(conn: socket.socket, size: int) -> bytes:
