@@ -331,12 +331,8 @@ class _Server:
         """What the run `pid` gave, if it gave anything."""
         path = os.path.join(self.folder, f"given.{pid}")
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            return
-        try:
-            os.unlink(path)
-            with open(fd, "rb") as f:
+            with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+                os.unlink(path)
                 data = f.read()
         except OSError:
             return
@@ -398,7 +394,7 @@ def _request(body: bytes) -> dict:
     import ast
     try:
         request = ast.literal_eval(body.decode("utf-8"))
-    except (SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
+    except (SyntaxError, TypeError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
         raise ValueError(f"an unreadable request ({exc.__class__.__name__})") from None
     if not (isinstance(request, dict) and isinstance(request.get("argv"), list) and isinstance(request.get("cwd"), str)
             and isinstance(request.get("env"), dict) and isinstance(request.get("umask"), int)):
