@@ -527,9 +527,13 @@ def _differences(root: Path, schema: Schema, verdict: Verdict, built: tuple | No
 
 
 def _judged(root: Path, rel: str, data: bytes) -> tuple[bool, str | None]:
-    """Whether an output is published as rendered, and its digest for the record (README.md has
-    none: it is also an input)."""
-    return published_as(root, rel, data), None if rel == README else sha256(data)
+    """Whether an output is published as rendered, and its `_recorded_digest`."""
+    return published_as(root, rel, data), _recorded_digest(rel, data)
+
+
+def _recorded_digest(rel: str, data: bytes) -> str | None:
+    """An output's digest for the record (README.md has none: it is also an input)."""
+    return None if rel == README else sha256(data)
 
 
 def _publish(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, allowed: OutputSet, cache: Cache,
@@ -544,7 +548,7 @@ def _publish(root: Path, schema: Schema, verdict: Verdict, built: tuple | None, 
 
     def recorded(outputs):
         for rel, data in outputs:
-            digests[rel] = None if rel == README else sha256(data)
+            digests[rel] = _recorded_digest(rel, data)
             yield rel, data
     written = publish(root, recorded(_outputs(root, schema, verdict, built, cache, stages)), allowed, pause)
     save(cache, root, verdict.fingerprint, digests)
