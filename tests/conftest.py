@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,11 @@ def make_tree(target: Path) -> Path:
 @pytest.fixture
 def tree(tmp_path) -> Path:
     return make_tree(tmp_path / "tree")
+
+
+def without_timings(stderr: str) -> str:
+    """`stderr` without the lines `--timings` prints (each `name: {JSON}`)."""
+    return re.sub(r"(?m)^[a-z_]+: \{.*\}\n?", "", stderr)
 
 
 def run_build(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
